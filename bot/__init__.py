@@ -1,0 +1,1 @@
+"""Conversational collections assistant: domain core, storage and adapters."""

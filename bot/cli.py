@@ -1,0 +1,127 @@
+"""Command line for operations: `python -m bot COMMAND` (SPEC section 5)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from bot.config import PROJECT_ROOT
+from bot.domain.dates import format_date
+from bot.domain.money import format_money
+from bot.importing import ImportRejected
+from bot.services import accounts, audit, imports
+from bot.storage import migrate
+from bot.storage.db import unit_of_work
+
+DEMO = PROJECT_ROOT / "bot" / "demo"
+EXIT_REJECTED, EXIT_UNKNOWN = 1, 3
+
+
+def _today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def _import(kind: str, action) -> int:
+    try:
+        summary = action()
+    except ImportRejected as rejected:
+        print(f"{kind}: nothing imported; {len(rejected.problems)} problem(s):", file=sys.stderr)
+        for problem in rejected.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_REJECTED
+    print(f"{kind}: {summary}")
+    return 0
+
+
+def cmd_import_policies(args: argparse.Namespace) -> int:
+    return _import("policies", lambda: imports.import_policies(Path(args.file)))
+
+
+def cmd_import_accounts(args: argparse.Namespace) -> int:
+    return _import("accounts", lambda: imports.import_accounts(Path(args.file), _today()))
+
+
+def cmd_account(args: argparse.Namespace) -> int:
+    with unit_of_work() as session:
+        account = accounts.find(session, args.ref)
+        if account is None:
+            print(f"no account with reference {args.ref!r}", file=sys.stderr)
+            return EXIT_UNKNOWN
+        if args.json:
+            print(json.dumps(accounts.view(session, account), indent=2))
+            return 0
+        statement = accounts.statement_of(account)
+        money = lambda amount: format_money(amount, statement.currency)  # noqa: E731
+        print(f"{statement.account_ref}  {account.debtor.name}  [{account.status}]")
+        print(f"  creditor   {statement.creditor_name} (originally {statement.original_creditor})")
+        print(f"  balance    {money(statement.balance)} = principal {money(statement.principal)}"
+              f" + interest {money(statement.interest)} + fees {money(statement.fees)} - paid {money(statement.paid)}")
+        print(f"  placed on  {format_date(statement.placed_on)}; validation period ends"
+              f" {format_date(statement.validation_ends_on)}")
+        return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    with unit_of_work() as session:
+        account = accounts.find(session, args.ref)
+        if account is None:
+            print(f"no account with reference {args.ref!r}", file=sys.stderr)
+            return EXIT_UNKNOWN
+        for event in audit.events_for(session, account):
+            details = json.dumps(event.details, sort_keys=True)
+            print(f"{event.occurred_at:%Y-%m-%d %H:%M:%S}Z  {event.actor:<12} {event.action:<20}"
+                  f" {event.conversation_id or '-'}  {details}")
+    return 0
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    migrate.upgrade()
+    print("database schema is up to date")
+    return 0
+
+
+def cmd_prepare(_args: argparse.Namespace) -> int:
+    """Schema up to date; on an empty database, the demo portfolio so a newcomer can chat at once."""
+    migrate.upgrade()
+    if imports.has_accounts():
+        print("database ready")
+        return 0
+    print("database has no accounts: importing the demo portfolio (see README)")
+    return (_import("policies", lambda: imports.import_policies(DEMO / "policies.yml"))
+            or _import("accounts", lambda: imports.import_accounts(DEMO / "accounts.csv", _today())))
+
+
+def cmd_run(_args: argparse.Namespace) -> int:
+    from bot import launcher
+
+    return launcher.main()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    command = commands.add_parser("import-policies", help="import creditors and their policies (YAML)")
+    command.add_argument("file")
+    command.set_defaults(run=cmd_import_policies)
+    command = commands.add_parser("import-accounts", help="import placed accounts (CSV)")
+    command.add_argument("file")
+    command.set_defaults(run=cmd_import_accounts)
+    command = commands.add_parser("account", help="show an account")
+    command.add_argument("ref")
+    command.add_argument("--json", action="store_true", help="the account's state as JSON")
+    command.set_defaults(run=cmd_account)
+    command = commands.add_parser("audit", help="print an account's audit log")
+    command.add_argument("ref")
+    command.set_defaults(run=cmd_audit)
+    commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(run=cmd_migrate)
+    commands.add_parser("prepare", help="migrate, and import the demo portfolio into an empty database"
+                        ).set_defaults(run=cmd_prepare)
+    commands.add_parser("run", help="start the Rasa server and the action server").set_defaults(run=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)

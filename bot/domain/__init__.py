@@ -1,0 +1,1 @@
+"""Pure domain model: no Rasa, web or database imports live here."""

@@ -1,0 +1,45 @@
+"""What is owed on an account, and the states an account moves through."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import Enum
+
+
+class AccountStatus(str, Enum):
+    OPEN = "open"
+    PLAN_ACTIVE = "plan_active"
+    SETTLEMENT_PENDING = "settlement_pending"
+    PROMISE_PENDING = "promise_pending"
+    DISPUTED = "disputed"
+    CEASED = "ceased"
+    PAID = "paid"
+    SETTLED = "settled"
+    CLOSED = "closed"
+
+
+FLAGS = ("sms_opt_out", "cease", "attorney", "bankruptcy", "deceased")
+
+
+@dataclass(frozen=True)
+class Statement:
+    """Everything a verified debtor is told about an account (SPEC 2.3)."""
+
+    account_ref: str
+    creditor_name: str
+    original_creditor: str
+    currency: str
+    principal: Decimal
+    interest: Decimal
+    fees: Decimal
+    paid: Decimal
+    placed_on: date
+    validation_ends_on: date
+
+    @property
+    def balance(self) -> Decimal:
+        return self.principal + self.interest + self.fees - self.paid
+
+    def in_validation_period(self, today: date) -> bool:
+        return today <= self.validation_ends_on

@@ -1,0 +1,87 @@
+"""A creditor's authorisation policy: what each tier of actor may agree to."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+TIERS = ("bot", "agent", "supervisor")  # lowest authority first
+
+
+class PolicyError(ValueError):
+    """A policy that cannot be enforced as written."""
+
+
+@dataclass(frozen=True)
+class TierLimits:
+    max_discount_pct: Decimal
+    max_plan_months: int
+    min_installment: Decimal
+    min_down_payment_pct: Decimal
+
+
+@dataclass(frozen=True)
+class Policy:
+    settlement_pay_within_days: int
+    promise_max_days: int
+    tiers: dict[str, TierLimits]
+
+
+def _decimal(raw: Any, where: str, low: Decimal, high: Decimal) -> Decimal:
+    if isinstance(raw, float):
+        raw = repr(raw)  # YAML gives 20.5 as float; its shortest repr is what the author wrote
+    try:
+        value = Decimal(str(raw))
+    except (InvalidOperation, ValueError):
+        raise PolicyError(f"{where} must be a number, got {raw!r}") from None
+    if not value.is_finite() or not low <= value <= high:
+        raise PolicyError(f"{where} must be between {low} and {high}, got {raw!r}")
+    return value
+
+
+def _whole(raw: Any, where: str, low: int, high: int) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
+        raise PolicyError(f"{where} must be a whole number from {low} to {high}, got {raw!r}")
+    return raw
+
+
+def parse_policy(raw: Any) -> Policy:
+    """Validate a policy mapping as the policy file gives it (SPEC section 3)."""
+    if not isinstance(raw, dict):
+        raise PolicyError("policy must be a mapping")
+    tiers_raw = raw.get("tiers")
+    if not isinstance(tiers_raw, dict):
+        raise PolicyError("policy.tiers must be a mapping with bot, agent and supervisor")
+    missing = [tier for tier in TIERS if tier not in tiers_raw]
+    if missing:
+        raise PolicyError(f"policy.tiers lacks {', '.join(missing)}")
+    tiers = {}
+    for tier in TIERS:
+        limits = tiers_raw[tier]
+        where = f"policy.tiers.{tier}"
+        if not isinstance(limits, dict):
+            raise PolicyError(f"{where} must be a mapping")
+        for key in ("max_discount_pct", "max_plan_months", "min_installment", "min_down_payment_pct"):
+            if key not in limits:
+                raise PolicyError(f"{where}.{key} is missing")
+        tiers[tier] = TierLimits(
+            max_discount_pct=_decimal(limits["max_discount_pct"], f"{where}.max_discount_pct", Decimal(0), Decimal(100)),
+            max_plan_months=_whole(limits["max_plan_months"], f"{where}.max_plan_months", 1, 600),
+            min_installment=_decimal(limits["min_installment"], f"{where}.min_installment", Decimal(0), Decimal(10**7)),
+            min_down_payment_pct=_decimal(
+                limits["min_down_payment_pct"], f"{where}.min_down_payment_pct", Decimal(0), Decimal(100)
+            ),
+        )
+    for lower, higher in zip(TIERS, TIERS[1:]):
+        low, high = tiers[lower], tiers[higher]
+        if (
+            high.max_discount_pct < low.max_discount_pct
+            or high.max_plan_months < low.max_plan_months
+            or high.min_installment > low.min_installment
+        ):
+            raise PolicyError(f"tier {higher} must allow at least what tier {lower} allows")
+    return Policy(
+        settlement_pay_within_days=_whole(raw.get("settlement_pay_within_days"), "policy.settlement_pay_within_days", 1, 365),
+        promise_max_days=_whole(raw.get("promise_max_days"), "policy.promise_max_days", 1, 365),
+        tiers=tiers,
+    )

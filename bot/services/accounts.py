@@ -1,0 +1,137 @@
+"""Finding accounts, telling a verified debtor what they owe, and the account's state as JSON."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.domain.accounts import FLAGS, Statement
+from bot.domain.money import from_minor
+from bot.services import audit
+from bot.storage.db import unit_of_work
+from bot.storage.orm import Account
+
+
+class UnknownAccount(LookupError):
+    def __init__(self, account_ref: str):
+        super().__init__(f"no account with reference {account_ref!r}")
+
+
+def find(session: Session, account_ref: str) -> Account | None:
+    """References are matched without regard to case: people type them as they like."""
+    return session.scalars(
+        select(Account).where(func.upper(Account.account_ref) == (account_ref or "").strip().upper())
+    ).first()
+
+
+def get(session: Session, account_ref: str) -> Account:
+    account = find(session, account_ref)
+    if account is None:
+        raise UnknownAccount(account_ref)
+    return account
+
+
+def statement_of(account: Account) -> Statement:
+    money = lambda minor: from_minor(minor, account.currency)  # noqa: E731
+    return Statement(
+        account_ref=account.account_ref,
+        creditor_name=account.creditor.name,
+        original_creditor=account.original_creditor or account.creditor.name,
+        currency=account.currency,
+        principal=money(account.principal_minor),
+        interest=money(account.interest_minor),
+        fees=money(account.fees_minor),
+        paid=money(account.paid_minor),
+        placed_on=account.placed_on,
+        validation_ends_on=account.validation_ends_on,
+    )
+
+
+def disclose_statement(account_ref: str, conversation_id: str | None) -> Statement:
+    """The statement for a debtor who has been verified; the disclosure goes in the audit log."""
+    with unit_of_work() as session:
+        account = get(session, account_ref)
+        statement = statement_of(account)
+        audit.record(session, "balance_disclosed", account=account, conversation_id=conversation_id,
+                     balance=str(statement.balance))
+        return statement
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def view(session: Session, account: Account) -> dict[str, Any]:
+    """The account JSON of SPEC section 5: the contract integrations and acceptance tests read."""
+    money = lambda minor: str(from_minor(minor, account.currency))  # noqa: E731
+    statement = statement_of(account)
+    active_flags = {flag.flag for flag in account.flags if flag.cleared_at is None}
+    phones = [c for c in account.debtor.contact_points if c.kind == "phone"]
+    flags = {name: name in active_flags for name in FLAGS}
+    flags["sms_opt_out"] = any(c.sms_opt_out for c in phones)
+    return {
+        "account_ref": account.account_ref,
+        "status": account.status,
+        "balance": str(statement.balance),
+        "currency": account.currency,
+        "principal": money(account.principal_minor),
+        "interest": money(account.interest_minor),
+        "fees": money(account.fees_minor),
+        "paid": money(account.paid_minor),
+        "creditor": {"id": account.creditor.id, "name": account.creditor.name},
+        "original_creditor": statement.original_creditor,
+        "placed_on": _iso(account.placed_on),
+        "validation_ends_on": _iso(account.validation_ends_on),
+        "debtor": {"name": account.debtor.name, "timezone": account.debtor.timezone},
+        "plans": [
+            {
+                "status": plan.status,
+                "total": money(plan.total_minor),
+                "authorized_by": plan.authorized_tier,
+                "authorized_actor": plan.authorized_actor,
+                "conversation_id": plan.conversation_id,
+                "created_at": _iso(plan.created_at),
+                "installments": [
+                    {"due_on": _iso(i.due_on), "amount": money(i.amount_minor), "status": i.status}
+                    for i in plan.installments
+                ],
+            }
+            for plan in account.plans
+        ],
+        "settlements": [
+            {
+                "amount": money(s.amount_minor),
+                "discount_pct": str(Decimal(s.discount_basis_points).scaleb(-2)),
+                "pay_by": _iso(s.pay_by),
+                "status": s.status,
+                "authorized_by": s.authorized_tier,
+                "authorized_actor": s.authorized_actor,
+                "conversation_id": s.conversation_id,
+            }
+            for s in account.settlements
+        ],
+        "promises": [
+            {
+                "amount": money(p.amount_minor),
+                "pay_on": _iso(p.pay_on),
+                "status": p.status,
+                "authorized_by": p.authorized_tier,
+                "authorized_actor": p.authorized_actor,
+                "conversation_id": p.conversation_id,
+            }
+            for p in account.promises
+        ],
+        "disputes": [
+            {"reason": d.reason, "status": d.status, "reference": d.reference, "details": d.details,
+             "opened_at": _iso(d.opened_at)}
+            for d in account.disputes
+        ],
+        "flags": flags,
+        "handoffs": [
+            {"reason": h.reason, "status": h.status, "conversation_id": h.conversation_id,
+             "created_at": _iso(h.created_at)}
+            for h in account.handoffs
+        ],
+    }

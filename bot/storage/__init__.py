@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy tables, sessions and migrations. Only this package talks SQL."""

@@ -82,6 +82,20 @@ def _read_text(path: Path) -> str:
         raise ImportRejected([Problem(0, f"not UTF-8 text ({error.reason} at byte {error.start})")]) from None
 
 
+def _date_field(value: dict[str, str], name: str) -> date:
+    try:
+        return parse_iso_date(value[name])
+    except DateError as error:
+        raise ValueError(f"{name}: {error}") from None
+
+
+def _amount_field(value: dict[str, str], name: str, currency: str) -> Decimal:
+    try:
+        return parse_amount(value[name], currency)
+    except MoneyError as error:
+        raise ValueError(f"{name}: {error}") from None
+
+
 def _account_from_row(row: dict[str, str], line: int, today: date) -> AccountRecord:
     """One row, or ValueError naming the first thing wrong with it."""
     value = {key: (row.get(key) or "").strip() for key in ACCOUNT_COLUMNS}
@@ -91,10 +105,10 @@ def _account_from_row(row: dict[str, str], line: int, today: date) -> AccountRec
             raise ValueError(f"{required} is empty")
     if not _REF.match(value["account_ref"]):
         raise ValueError(f"account_ref {value['account_ref']!r} has characters other than letters, digits and - _ / .")
-    date_of_birth = parse_iso_date(value["date_of_birth"])
+    date_of_birth = _date_field(value, "date_of_birth")
     if not date(1900, 1, 1) <= date_of_birth < today:
         raise ValueError(f"date_of_birth {date_of_birth} is not a plausible date of birth")
-    placed_on = parse_iso_date(value["placed_on"])
+    placed_on = _date_field(value, "placed_on")
     if placed_on > today:
         raise ValueError(f"placed_on {placed_on} is in the future")
     if value["phone"] and not _E164.match(value["phone"]):
@@ -106,12 +120,12 @@ def _account_from_row(row: dict[str, str], line: int, today: date) -> AccountRec
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"timezone {value['timezone']!r} is not an IANA time zone such as America/Chicago") from None
     currency = check_currency(value["currency"])
-    amounts = {key: parse_amount(value[key], currency) for key in ("principal", "interest", "fees")}
+    amounts = {key: _amount_field(value, key, currency) for key in ("principal", "interest", "fees")}
     if sum(amounts.values()) == 0:
         raise ValueError("principal, interest and fees are all zero: nothing is owed")
     validation_ends_on = (
-        parse_iso_date(row["validation_ends_on"].strip()) if (row.get("validation_ends_on") or "").strip()
-        else placed_on + VALIDATION_PERIOD
+        _date_field({"validation_ends_on": row["validation_ends_on"].strip()}, "validation_ends_on")
+        if (row.get("validation_ends_on") or "").strip() else placed_on + VALIDATION_PERIOD
     )
     return AccountRecord(
         line=line, account_ref=value["account_ref"], creditor_id=value["creditor_id"],

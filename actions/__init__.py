@@ -1,0 +1,1 @@
+"""Rasa action server: thin adapters that translate between Rasa and the `bot` services."""

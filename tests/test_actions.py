@@ -1,0 +1,150 @@
+"""The custom actions, run as the action server runs them, against a real database."""
+from datetime import date
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.account import ActionAnswerAccountRequest, ActionNoteRequest
+from actions.verification import ActionAfterVerification, ValidateVerificationForm
+from bot.cli import DEMO
+from bot.config import PROJECT_ROOT
+from bot.services import accounts, audit, imports
+from bot.storage.db import unit_of_work
+
+DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
+SLOTS = {"agency_name": "Northgate Services", "agency_phone": "1-800-555-0142", "verification_failures": 0,
+         "verified": False, "verification_locked": False, "disclosure_given": False}
+
+
+@pytest.fixture
+def demo(db):
+    imports.import_policies(DEMO / "policies.yml")
+    imports.import_accounts(DEMO / "accounts.csv", date(2026, 11, 23))
+    return db
+
+
+def tracker(text="", intent="inform", events=(), **slots) -> Tracker:
+    return Tracker(
+        sender_id="conv-1", slots={**SLOTS, **slots},
+        latest_message={"text": text, "intent": {"name": intent, "confidence": 0.99}, "entities": []},
+        events=list(events), paused=False, followup_action=None, active_loop={"name": "verification_form"},
+        latest_action_name="action_listen",
+    )
+
+
+async def run(action, t: Tracker):
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, t, DOMAIN)
+    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}, [m.get("response") for m in dispatcher.messages], dispatcher.messages
+
+
+def audit_actions(ref):
+    with unit_of_work() as session:
+        return [e.action for e in audit.events_for(session, accounts.get(session, ref))]
+
+
+async def test_reference_is_read_from_free_text_and_canonicalised(demo):
+    slots, said, _ = await run(ValidateVerificationForm(), tracker("hi my ref is acc-1001", requested_slot="account_ref"))
+    assert slots["account_ref"] == "ACC-1001"
+    assert said == []
+
+
+async def test_a_message_without_a_reference_is_asked_again(demo):
+    slots, said, _ = await run(ValidateVerificationForm(), tracker("what is this about", requested_slot="account_ref"))
+    assert slots == {"account_ref": None}
+    assert said == ["utter_not_a_reference"]
+
+
+async def test_reference_and_date_of_birth_in_one_message_verify(demo):
+    slots, said, _ = await run(ValidateVerificationForm(),
+                               tracker("ACC-1001, born 03/12/1985", requested_slot="account_ref"))
+    assert slots["verified"] is True and slots["account_ref"] == "ACC-1001"
+    assert audit_actions("ACC-1001") == ["account_placed", "identity_verified"]
+
+
+async def test_wrong_date_of_birth_fails_and_resets(demo):
+    slots, said, _ = await run(ValidateVerificationForm(),
+                               tracker("1 April 1980", requested_slot="date_of_birth", account_ref="ACC-1001"))
+    assert slots["verification_failures"] == 1 and slots["verification_locked"] is False
+    assert slots["account_ref"] is None and slots["date_of_birth"] is None
+    assert "verified" not in slots
+    assert said == ["utter_verification_failed"]
+    assert audit_actions("ACC-1001")[-1] == "verification_failed"
+
+
+async def test_unknown_reference_fails_exactly_like_a_wrong_date(demo):
+    _, said_unknown, _ = await run(ValidateVerificationForm(),
+                                   tracker("12 March 1985", requested_slot="date_of_birth", account_ref="ZZ-999"))
+    _, said_wrong, _ = await run(ValidateVerificationForm(),
+                                 tracker("1 April 1980", requested_slot="date_of_birth", account_ref="ACC-1001"))
+    assert said_unknown == said_wrong == ["utter_verification_failed"]
+
+
+async def test_third_failure_locks_and_ends_the_form(demo):
+    slots, said, _ = await run(ValidateVerificationForm(), tracker(
+        "1 April 1980", requested_slot="date_of_birth", account_ref="ACC-1001", verification_failures=2))
+    assert slots["verification_locked"] is True
+    assert slots["requested_slot"] is None
+    assert said == []  # action_after_verification says it is locked
+
+
+async def test_text_that_is_no_date_is_asked_again_without_counting_a_failure(demo):
+    slots, said, _ = await run(ValidateVerificationForm(),
+                               tracker("dunno", requested_slot="date_of_birth", account_ref="ACC-1001"))
+    assert slots["date_of_birth"] is None and "verification_failures" not in slots
+    assert said == ["utter_not_a_date"]
+
+
+async def test_interruptions_are_left_to_the_rules(demo):
+    slots, said, _ = await run(ValidateVerificationForm(),
+                               tracker("are you a robot", intent="bot_challenge", requested_slot="account_ref"))
+    assert "account_ref" not in slots and said == []
+
+
+def started_by(intent):
+    return [
+        {"event": "user", "text": "hi", "parse_data": {"intent": {"name": intent}}},
+        {"event": "active_loop", "name": "verification_form"},
+        {"event": "user", "text": "ACC-1001", "parse_data": {"intent": {"name": "inform"}}},
+        {"event": "active_loop", "name": None},
+    ]
+
+
+async def test_after_verification_discloses_once_then_answers_the_balance_question(demo):
+    slots, said, messages = await run(ActionAfterVerification(), tracker(
+        events=started_by("ask_balance"), verified=True, account_ref="ACC-1001"))
+    assert slots == {"disclosure_given": True}
+    assert said[:2] == ["utter_disclosure", "utter_balance"]
+    balance = messages[1]
+    assert (balance["balance"], balance["principal"], balance["interest"], balance["fees"]) == (
+        "$1,234.56", "$1,100.00", "$84.56", "$50.00")
+    assert balance["creditor"] == "Acme Telecom Ltd" and "Acme Mobile" in balance["original_creditor_clause"]
+    assert said[-1] == "utter_options"
+    assert audit_actions("ACC-1001")[-1] == "balance_disclosed"
+
+    slots, said, _ = await run(ActionAfterVerification(), tracker(
+        events=started_by("greet"), verified=True, account_ref="ACC-1001", disclosure_given=True))
+    assert said == ["utter_how_can_i_help"] and slots == {}
+
+
+async def test_after_a_lockout_only_the_lock_message_is_given(demo):
+    slots, said, _ = await run(ActionAfterVerification(), tracker(
+        events=started_by("ask_balance"), verification_locked=True))
+    assert said == ["utter_verification_locked"] and slots == {}
+
+
+async def test_requests_still_to_come_are_noted_for_the_team(demo):
+    _, said, _ = await run(ActionAnswerAccountRequest(), tracker(
+        "can I pay 50 a month", intent="request_payment_plan", verified=True, account_ref="ACC-1001"))
+    assert said == ["utter_noted_request_payment_plan"]
+    assert audit_actions("ACC-1001")[-1] == "request_noted"
+
+
+async def test_protective_requests_before_verification_touch_no_account(demo):
+    _, said, _ = await run(ActionNoteRequest(), tracker("wrong number mate", intent="wrong_person",
+                                                        account_ref="ACC-1001"))
+    assert said == ["utter_noted_wrong_person"]
+    assert audit_actions("ACC-1001") == ["account_placed"]  # not verified: nothing tied to the account

@@ -22,7 +22,7 @@ db: $(STAMP)
 	$(PY) -m bot prepare
 
 bench: $(MODEL)
-	$(PY) bench/conversation_latency.py
+	$(PY) bench/conversation_latency.py --train
 
 # Rasa 3.6 declares Python < 3.11 but runs on it: every version is pinned in the lock (see README).
 $(STAMP): requirements/lock.txt

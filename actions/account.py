@@ -34,6 +34,9 @@ def tell_balance(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
 
 
 def answer_account_request(dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> None:
+    if not tracker.get_slot("verified"):  # the rules never get here unverified; this guards against a wrong prediction
+        dispatcher.utter_message(response="utter_need_verification")
+        return
     if intent == "ask_balance":
         tell_balance(dispatcher, tracker)
     else:

@@ -5,7 +5,10 @@ import argparse
 import json
 import sys
 from datetime import date, datetime, timezone
+from collections.abc import Callable
 from pathlib import Path
+
+from sqlalchemy.orm import Session
 
 from bot.config import PROJECT_ROOT
 from bot.domain.dates import format_date
@@ -14,6 +17,7 @@ from bot.importing import ImportRejected
 from bot.services import accounts, audit, imports
 from bot.storage import migrate
 from bot.storage.db import unit_of_work
+from bot.storage.orm import Account
 
 DEMO = PROJECT_ROOT / "bot" / "demo"
 EXIT_REJECTED, EXIT_UNKNOWN = 1, 3
@@ -43,37 +47,43 @@ def cmd_import_accounts(args: argparse.Namespace) -> int:
     return _import("accounts", lambda: imports.import_accounts(Path(args.file), _today()))
 
 
-def cmd_account(args: argparse.Namespace) -> int:
+def _with_account(ref: str, show: Callable[[Session, Account], None]) -> int:
     with unit_of_work() as session:
-        account = accounts.find(session, args.ref)
+        account = accounts.find(session, ref)
         if account is None:
-            print(f"no account with reference {args.ref!r}", file=sys.stderr)
+            print(f"no account with reference {ref!r}", file=sys.stderr)
             return EXIT_UNKNOWN
-        if args.json:
-            print(json.dumps(accounts.view(session, account), indent=2))
-            return 0
-        statement = accounts.statement_of(account)
-        money = lambda amount: format_money(amount, statement.currency)  # noqa: E731
-        print(f"{statement.account_ref}  {account.debtor.name}  [{account.status}]")
-        print(f"  creditor   {statement.creditor_name} (originally {statement.original_creditor})")
-        print(f"  balance    {money(statement.balance)} = principal {money(statement.principal)}"
-              f" + interest {money(statement.interest)} + fees {money(statement.fees)} - paid {money(statement.paid)}")
-        print(f"  placed on  {format_date(statement.placed_on)}; validation period ends"
-              f" {format_date(statement.validation_ends_on)}")
+        show(session, account)
         return 0
 
 
+def _print_account(session: Session, account: Account, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(accounts.view(session, account), indent=2))
+        return
+    statement = accounts.statement_of(account)
+    money = lambda amount: format_money(amount, statement.currency)  # noqa: E731
+    print(f"{statement.account_ref}  {account.debtor.name}  [{account.status}]")
+    print(f"  creditor   {statement.creditor_name} (originally {statement.original_creditor})")
+    print(f"  balance    {money(statement.balance)} = principal {money(statement.principal)}"
+          f" + interest {money(statement.interest)} + fees {money(statement.fees)} - paid {money(statement.paid)}")
+    print(f"  placed on  {format_date(statement.placed_on)}; validation period ends"
+          f" {format_date(statement.validation_ends_on)}")
+
+
+def _print_audit(session: Session, account: Account) -> None:
+    for event in audit.events_for(session, account):
+        details = json.dumps(event.details, sort_keys=True)
+        print(f"{event.occurred_at:%Y-%m-%d %H:%M:%S}Z  {event.actor:<12} {event.action:<20}"
+              f" {event.conversation_id or '-'}  {details}")
+
+
+def cmd_account(args: argparse.Namespace) -> int:
+    return _with_account(args.ref, lambda session, account: _print_account(session, account, args.json))
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
-    with unit_of_work() as session:
-        account = accounts.find(session, args.ref)
-        if account is None:
-            print(f"no account with reference {args.ref!r}", file=sys.stderr)
-            return EXIT_UNKNOWN
-        for event in audit.events_for(session, account):
-            details = json.dumps(event.details, sort_keys=True)
-            print(f"{event.occurred_at:%Y-%m-%d %H:%M:%S}Z  {event.actor:<12} {event.action:<20}"
-                  f" {event.conversation_id or '-'}  {details}")
-    return 0
+    return _with_account(args.ref, _print_audit)
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:

@@ -148,3 +148,10 @@ async def test_protective_requests_before_verification_touch_no_account(demo):
                                                         account_ref="ACC-1001"))
     assert said == ["utter_noted_wrong_person"]
     assert audit_actions("ACC-1001") == ["account_placed"]  # not verified: nothing tied to the account
+
+
+async def test_an_account_question_is_never_answered_unverified(demo):
+    _, said, _ = await run(ActionAnswerAccountRequest(), tracker("what do i owe", intent="ask_balance",
+                                                                 account_ref="ACC-1001"))
+    assert said == ["utter_need_verification"]
+    assert audit_actions("ACC-1001") == ["account_placed"]

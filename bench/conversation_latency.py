@@ -1,0 +1,90 @@
+"""Per-turn latency of a scripted verification + balance conversation, and (with --train) training time.
+
+Usage:
+  .venv/bin/python bench/conversation_latency.py                 # starts its own stack on a scratch database
+  .venv/bin/python bench/conversation_latency.py --url http://127.0.0.1:5005   # against a running stack
+  .venv/bin/python bench/conversation_latency.py --train         # also times a full `rasa train`
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import nullcontext
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.config import PROJECT_ROOT  # noqa: E402
+from bot.launcher import Stack, StackSettings  # noqa: E402
+
+SCRIPT = ["hi", "ACC-1001", "12 March 1985", "how much do I owe?", "thanks"]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def converse(url: str, conversations: int) -> list[float]:
+    latencies = []
+    for number in range(conversations):
+        sender = f"bench-{uuid.uuid4().hex[:10]}"
+        for message in SCRIPT:
+            started = time.perf_counter()
+            response = requests.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": message},
+                                     timeout=60)
+            latencies.append((time.perf_counter() - started) * 1000)
+            response.raise_for_status()
+        print(f"\r  conversation {number + 1}/{conversations}", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return latencies
+
+
+def scratch_stack(directory: Path) -> Stack:
+    url = f"sqlite:///{directory / 'bench.db'}"
+    env = {**os.environ, "DATABASE_URL": url}
+    subprocess.run([sys.executable, "-m", "bot", "prepare"], cwd=PROJECT_ROOT, env=env, check=True,
+                   capture_output=True)
+    return Stack(StackSettings(rasa_port=15105, action_port=15155, database_url=url, log_dir=directory))
+
+
+def time_training() -> float:
+    with tempfile.TemporaryDirectory() as out:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "rasa", "train", "--force", "--out", out], cwd=PROJECT_ROOT,
+                       check=True, capture_output=True)
+        return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", help="a running Rasa server (with the demo portfolio imported)")
+    parser.add_argument("--conversations", type=int, default=20)
+    parser.add_argument("--train", action="store_true", help="also time a full training run")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        stack = nullcontext() if args.url else scratch_stack(Path(scratch))
+        with stack as running:
+            url = args.url or running.rasa_url
+            print(f"warming up, then {args.conversations} conversations of {len(SCRIPT)} turns against {url}",
+                  file=sys.stderr)
+            converse(url, 1)
+            latencies = converse(url, args.conversations)
+    print(f"turns: {len(latencies)}")
+    print(f"per-turn latency ms: median {statistics.median(latencies):.1f}, p95 {percentile(latencies, 0.95):.1f},"
+          f" max {max(latencies):.1f}")
+    if args.train:
+        print("training (rasa train --force)...", file=sys.stderr)
+        print(f"training time s: {time_training():.0f}")
+
+
+if __name__ == "__main__":
+    main()

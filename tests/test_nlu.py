@@ -1,0 +1,62 @@
+"""Language understanding on utterances the model never saw (tests/data/nlu_holdout.yml), through /model/parse."""
+from collections import Counter
+
+import pytest
+import requests
+import yaml
+
+from bot.config import PROJECT_ROOT
+
+pytestmark = pytest.mark.stack
+
+HOLDOUT = PROJECT_ROOT / "tests" / "data" / "nlu_holdout.yml"
+SPEC_INTENTS = {
+    "greet", "goodbye", "affirm", "deny", "thank", "inform", "ask_balance", "request_payment_plan",
+    "request_settlement", "pay_in_full", "promise_to_pay", "dispute", "already_paid", "hardship", "request_human",
+    "stop_contact", "wrong_person", "attorney", "bankruptcy", "deceased", "update_contact", "complain",
+    "bot_challenge", "out_of_scope",
+}
+
+
+def holdout() -> list[tuple[str, str]]:
+    document = yaml.safe_load(HOLDOUT.read_text())
+    return [(line.strip()[2:], block["intent"]) for block in document["nlu"]
+            for line in block["examples"].splitlines() if line.strip()]
+
+
+def macro_f1(pairs: list[tuple[str, str]]) -> float:
+    true_positive, predicted, actual = Counter(), Counter(), Counter()
+    for expected, got in pairs:
+        actual[expected] += 1
+        predicted[got] += 1
+        true_positive[expected] += expected == got
+    scores = []
+    for intent in actual:
+        precision = true_positive[intent] / predicted[intent] if predicted[intent] else 0.0
+        recall = true_positive[intent] / actual[intent]
+        scores.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+    return sum(scores) / len(scores)
+
+
+def test_holdout_covers_every_intent_of_the_spec():
+    assert {intent for _, intent in holdout()} == SPEC_INTENTS
+
+
+def test_unseen_utterances_are_understood(stack):
+    pairs, misses = [], []
+    for text, expected in holdout():
+        response = requests.post(f"{stack.rasa_url}/model/parse", params={"token": stack.settings.token},
+                                 json={"text": text}, timeout=30)
+        assert response.status_code == 200
+        got = response.json()["intent"]["name"]
+        pairs.append((expected, got))
+        if got != expected:
+            misses.append(f"{expected:>22} -> {got:<22} {text}")
+    score = macro_f1(pairs)
+    print(f"holdout macro F1 {score:.3f}; misses:\n" + "\n".join(misses))
+    assert score >= 0.85, f"macro F1 {score:.3f}; misses:\n" + "\n".join(misses)
+
+
+def test_the_parse_endpoint_needs_the_token(stack):
+    response = requests.post(f"{stack.rasa_url}/model/parse", json={"text": "hi"}, timeout=30)
+    assert response.status_code == 401

@@ -25,6 +25,10 @@ class Policy:
     settlement_pay_within_days: int
     promise_max_days: int
     tiers: dict[str, TierLimits]
+    # Optional keys, with defaults: discounts offered round by round (capped at each tier's maximum),
+    # and how soon a plan's first payment must fall.
+    settlement_concessions_pct: tuple[Decimal, ...] = (Decimal(5), Decimal(10), Decimal(15))
+    plan_first_payment_within_days: int = 30
 
 
 def _decimal(raw: Any, where: str, low: Decimal, high: Decimal) -> Decimal:
@@ -80,7 +84,16 @@ def parse_policy(raw: Any) -> Policy:
             or high.min_installment > low.min_installment
         ):
             raise PolicyError(f"tier {higher} must allow at least what tier {lower} allows")
+    concessions = raw.get("settlement_concessions_pct", [5, 10, 15])
+    if not isinstance(concessions, list) or not concessions:
+        raise PolicyError("policy.settlement_concessions_pct must be a list of percentages")
+    steps = tuple(_decimal(step, "policy.settlement_concessions_pct", Decimal(0), Decimal(100)) for step in concessions)
+    if list(steps) != sorted(set(steps)):
+        raise PolicyError("policy.settlement_concessions_pct must increase round by round")
     return Policy(
+        settlement_concessions_pct=steps,
+        plan_first_payment_within_days=_whole(
+            raw.get("plan_first_payment_within_days", 30), "policy.plan_first_payment_within_days", 1, 365),
         settlement_pay_within_days=_whole(raw.get("settlement_pay_within_days"), "policy.settlement_pay_within_days", 1, 365),
         promise_max_days=_whole(raw.get("promise_max_days"), "policy.promise_max_days", 1, 365),
         tiers=tiers,

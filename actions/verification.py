@@ -4,12 +4,13 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.account import answer_account_request
 from actions.common import ACCOUNT_REQUESTS, today
+from actions.negotiation import AGREEMENT_TYPES
 from bot.domain.dates import past_dates_in
 from bot.domain.verification import is_locked
 from bot.services import identity
@@ -89,6 +90,8 @@ class ActionAfterVerification(Action):
 
             events.append(SlotSet("disclosure_given", True))
         request = _intent_that_started_verification(tracker)
+        if request in AGREEMENT_TYPES:  # they asked to agree something: go straight on to it
+            return events + [SlotSet("agreement_type", AGREEMENT_TYPES[request]), FollowupAction("agreement_form")]
         if request in ACCOUNT_REQUESTS:
             answer_account_request(dispatcher, tracker, request)
         else:

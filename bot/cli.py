@@ -11,16 +11,18 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from bot.config import PROJECT_ROOT
-from bot.domain.dates import format_date
-from bot.domain.money import format_money
+from bot.domain.dates import DateError, format_date, parse_iso_date
+from bot.domain.money import MoneyError, format_money, parse_amount
+from bot.domain.negotiation import NotAuthorised, PromiseTerms, SettlementTerms, plan_by_monthly, plan_by_months
+from bot.domain.policy import TIERS
 from bot.importing import ImportRejected
-from bot.services import accounts, audit, imports
+from bot.services import accounts, agreements, audit, imports
 from bot.storage import migrate
 from bot.storage.db import unit_of_work
 from bot.storage.orm import Account
 
 DEMO = PROJECT_ROOT / "bot" / "demo"
-EXIT_REJECTED, EXIT_UNKNOWN = 1, 3
+EXIT_REJECTED, EXIT_UNKNOWN, EXIT_NOT_AUTHORISED = 1, 3, 4
 
 
 def _today() -> date:
@@ -86,6 +88,40 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return _with_account(args.ref, _print_audit)
 
 
+def _terms_from_args(args: argparse.Namespace, account_ref: str):
+    context = agreements.negotiable(account_ref)
+    if args.kind == "plan":
+        first_due = parse_iso_date(args.date)
+        if args.months:
+            return plan_by_months(context.balance, args.months, first_due, context.currency)
+        return plan_by_monthly(context.balance, parse_amount(args.amount, context.currency), first_due,
+                               context.currency)
+    amount = parse_amount(args.amount, context.currency)
+    return (SettlementTerms if args.kind == "settlement" else PromiseTerms)(amount, parse_iso_date(args.date))
+
+
+def cmd_agree(args: argparse.Namespace) -> int:
+    """Record an agreement made by a collector; the same authorisation check as the chat applies."""
+    if args.kind == "plan" and not (args.months or args.amount) or args.kind != "plan" and not args.amount:
+        print("a plan needs --months or --amount (monthly); a settlement or promise needs --amount", file=sys.stderr)
+        return 2
+    try:
+        terms = _terms_from_args(args, args.ref)
+        recorded = agreements.record(args.ref, terms, agreements.Actor(args.tier, args.actor), args.conversation)
+    except accounts.UnknownAccount as error:
+        print(error, file=sys.stderr)
+        return EXIT_UNKNOWN
+    except (MoneyError, DateError, agreements.CollectionPaused) as error:
+        print(f"not recorded: {error}", file=sys.stderr)
+        return EXIT_REJECTED
+    except NotAuthorised as refused:
+        print(f"not recorded: {refused}", file=sys.stderr)
+        print(f"  needs: {refused.escalate_to or 'no tier may agree this'}", file=sys.stderr)
+        return EXIT_NOT_AUTHORISED
+    print(f"{recorded.kind} {recorded.id} {'already recorded' if recorded.duplicate else 'recorded'}")
+    return 0
+
+
 def cmd_migrate(_args: argparse.Namespace) -> int:
     migrate.upgrade()
     print("database schema is up to date")
@@ -125,6 +161,16 @@ def build_parser() -> argparse.ArgumentParser:
     command = commands.add_parser("audit", help="print an account's audit log")
     command.add_argument("ref")
     command.set_defaults(run=cmd_audit)
+    command = commands.add_parser("agree", help="record a plan, settlement or promise agreed by a collector")
+    command.add_argument("ref")
+    command.add_argument("kind", choices=["plan", "settlement", "promise"])
+    command.add_argument("--amount", help="settlement or promise amount, or a plan's monthly amount")
+    command.add_argument("--months", type=int, help="a plan's number of months")
+    command.add_argument("--date", required=True, help="first due date, pay-by date or pay-on date (ISO)")
+    command.add_argument("--tier", required=True, choices=list(TIERS))
+    command.add_argument("--actor", required=True, help="the collector's login")
+    command.add_argument("--conversation", help="conversation id, if any; retries with it never duplicate")
+    command.set_defaults(run=cmd_agree)
     commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(run=cmd_migrate)
     commands.add_parser("prepare", help="migrate, and import the demo portfolio into an empty database"
                         ).set_defaults(run=cmd_prepare)

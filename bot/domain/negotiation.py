@@ -53,6 +53,23 @@ class PromiseTerms:
 Terms = PlanTerms | SettlementTerms | PromiseTerms
 
 
+def terms_to_dict(terms: Terms) -> dict:
+    """Plain data (strings) for storing terms between turns and in the audit log."""
+    if isinstance(terms, PlanTerms):
+        return {"kind": "plan", "installments": [[i.due_on.isoformat(), str(i.amount)] for i in terms.installments]}
+    if isinstance(terms, SettlementTerms):
+        return {"kind": "settlement", "amount": str(terms.amount), "pay_by": terms.pay_by.isoformat()}
+    return {"kind": "promise", "amount": str(terms.amount), "pay_on": terms.pay_on.isoformat()}
+
+
+def terms_from_dict(data: dict) -> Terms:
+    if data["kind"] == "plan":
+        return PlanTerms(tuple(Installment(date.fromisoformat(d), Decimal(a)) for d, a in data["installments"]))
+    if data["kind"] == "settlement":
+        return SettlementTerms(Decimal(data["amount"]), date.fromisoformat(data["pay_by"]))
+    return PromiseTerms(Decimal(data["amount"]), date.fromisoformat(data["pay_on"]))
+
+
 class NotAuthorised(Exception):
     """The actor's tier does not allow these terms; `problems` says why, `escalate_to` who could."""
 

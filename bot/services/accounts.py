@@ -1,7 +1,9 @@
 """Finding accounts, telling a verified debtor what they owe, and the account's state as JSON."""
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from sqlalchemy import func, select
@@ -31,6 +33,11 @@ def get(session: Session, account_ref: str) -> Account:
     if account is None:
         raise UnknownAccount(account_ref)
     return account
+
+
+def local_today(account: Account) -> date:
+    """Today where the debtor lives: dates agreed with them are their dates."""
+    return datetime.now(ZoneInfo(account.debtor.timezone)).date()
 
 
 def statement_of(account: Account) -> Statement:

@@ -1,0 +1,151 @@
+"""Recording agreements: authorised by the one check, written whole in one transaction, never twice."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from bot.domain.accounts import AccountStatus
+from bot.domain.money import to_minor
+from bot.domain.negotiation import (
+    PlanTerms,
+    PromiseTerms,
+    SettlementTerms,
+    Terms,
+    authorise,
+    discount_pct,
+    terms_to_dict,
+)
+from bot.domain.policy import Policy
+from bot.domain.policy import parse_policy
+from bot.services import accounts, audit
+from bot.storage.db import unit_of_work
+from bot.storage.orm import Account, Handoff, Installment, Plan, Promise, Settlement
+
+PAUSED = {AccountStatus.DISPUTED.value, AccountStatus.CEASED.value, AccountStatus.CLOSED.value,
+          AccountStatus.PAID.value, AccountStatus.SETTLED.value}
+
+
+@dataclass(frozen=True)
+class Actor:
+    tier: str  # bot | agent | supervisor
+    name: str  # "assistant", or a collector's login
+
+
+ASSISTANT = Actor("bot", "assistant")
+
+
+class CollectionPaused(Exception):
+    """The account takes no new agreement (disputed, ceased, closed or already paid)."""
+
+
+@dataclass(frozen=True)
+class Negotiable:
+    """What a negotiation about an account works from; today is the debtor's today, in their zone."""
+
+    account_ref: str
+    balance: Decimal
+    currency: str
+    policy: Policy
+    today: date
+
+
+def negotiable(account_ref: str) -> Negotiable:
+    with unit_of_work() as session:
+        account = accounts.get(session, account_ref)
+        return Negotiable(account.account_ref, accounts.statement_of(account).balance, account.currency,
+                          parse_policy(account.creditor.policy), accounts.local_today(account))
+
+
+def open_handoff(account_ref: str, conversation_id: str, reason: str, **details: Any) -> None:
+    """A person takes it from here: the record the agent console will list."""
+    with unit_of_work() as session:
+        account = accounts.get(session, account_ref)
+        session.add(Handoff(account_id=account.id, conversation_id=conversation_id, reason=reason, details=details))
+        audit.record(session, "handoff_opened", account=account, conversation_id=conversation_id, reason=reason,
+                     **details)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    kind: str
+    id: int
+    duplicate: bool  # True when this exact agreement had been recorded before
+
+
+def _request_key(conversation_id: str | None, account_ref: str, terms: Terms) -> str | None:
+    """Same conversation, same account, same terms: the same request, however often it arrives."""
+    if not conversation_id:
+        return None
+    return hashlib.sha256(f"{conversation_id}|{account_ref.upper()}|{terms!r}".encode()).hexdigest()
+
+
+def _row_for(terms: Terms, account: Account, common: dict[str, Any]) -> Plan | Settlement | Promise:
+    minor = lambda amount: to_minor(amount, account.currency)  # noqa: E731
+    if isinstance(terms, PlanTerms):
+        return Plan(status="active", total_minor=minor(terms.total), **common, installments=[
+            Installment(sequence=n + 1, due_on=i.due_on, amount_minor=minor(i.amount))
+            for n, i in enumerate(terms.installments)
+        ])
+    balance = accounts.statement_of(account).balance
+    if isinstance(terms, SettlementTerms):
+        return Settlement(status="pending", amount_minor=minor(terms.amount), pay_by=terms.pay_by,
+                          discount_basis_points=int(discount_pct(balance, terms.amount) * 100), **common)
+    return Promise(status="pending", amount_minor=minor(terms.amount), pay_on=terms.pay_on, **common)
+
+
+_KIND = {PlanTerms: ("plan", Plan, AccountStatus.PLAN_ACTIVE), SettlementTerms: (
+    "settlement", Settlement, AccountStatus.SETTLEMENT_PENDING), PromiseTerms: ("promise", Promise,
+                                                                                AccountStatus.PROMISE_PENDING)}
+
+
+def _supersede(session, account: Account, actor: Actor, conversation_id: str | None) -> None:
+    """A new agreement replaces whatever was in force, explicitly and in the audit log."""
+    for row in [*account.plans, *account.settlements, *account.promises]:
+        if row.status in ("active", "pending"):
+            row.status = "superseded" if isinstance(row, Plan) else "cancelled"
+            audit.record(session, "agreement_superseded", actor=actor.name, account=account,
+                         conversation_id=conversation_id, kind=type(row).__name__.lower(), id=row.id)
+
+
+def record(account_ref: str, terms: Terms, actor: Actor, conversation_id: str | None, today: date | None = None,
+           ) -> Recorded:
+    """Authorise and write an agreement; raises NotAuthorised, CollectionPaused or UnknownAccount."""
+    kind, table, status = _KIND[type(terms)]
+    key = _request_key(conversation_id, account_ref, terms)
+    try:
+        with unit_of_work() as session:
+            account = accounts.get(session, account_ref)
+            if key:
+                existing = session.scalars(select(table).where(table.request_key == key)).first()
+                if existing is not None:
+                    return Recorded(kind, existing.id, duplicate=True)
+            if account.status in PAUSED:
+                raise CollectionPaused(f"account {account.account_ref} is {account.status}: no new agreement")
+            policy = parse_policy(account.creditor.policy)
+            balance = accounts.statement_of(account).balance
+            authorise(terms, balance, policy, actor.tier, today or accounts.local_today(account), account.currency)
+            _supersede(session, account, actor, conversation_id)
+            row = _row_for(terms, account, {
+                "account_id": account.id, "authorized_tier": actor.tier, "authorized_actor": actor.name,
+                "policy_snapshot": {"tier": actor.tier, "policy": account.creditor.policy, "balance": str(balance)},
+                "conversation_id": conversation_id, "request_key": key,
+            })
+            session.add(row)
+            account.status = status.value
+            session.flush()
+            audit.record(session, f"{kind}_agreed", actor=actor.name, account=account,
+                         conversation_id=conversation_id, tier=actor.tier, id=row.id, terms=terms_to_dict(terms))
+            return Recorded(kind, row.id, duplicate=False)
+    except IntegrityError:
+        # The same request raced itself in: the first one won; report it rather than a second agreement.
+        with unit_of_work() as session:
+            existing = session.scalars(select(table).where(table.request_key == key)).first()
+            if existing is None:
+                raise
+            return Recorded(kind, existing.id, duplicate=True)

@@ -1,4 +1,4 @@
-"""Per-turn latency of a scripted verification + balance conversation, and (with --train) training time.
+"""Per-turn latency of scripted conversations (verification + balance; a full negotiation), and training time.
 
 Usage:
   .venv/bin/python bench/conversation_latency.py                 # starts its own stack on a scratch database
@@ -25,7 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.config import PROJECT_ROOT  # noqa: E402
 from bot.launcher import Stack, StackSettings  # noqa: E402
 
-SCRIPT = ["hi", "ACC-1001", "12 March 1985", "how much do I owe?", "thanks"]
+SCRIPTS = {
+    "verification + balance": ["hi", "ACC-1001", "12 March 1985", "how much do I owe?", "thanks"],
+    "negotiation": ["hi", "ACC-1001", "12 March 1985", "could you take less to settle it", "600", "friday",
+                    "I can do 1100", "1100", "yes", "can I pay 150 a month instead", "the 15th", "yes"],
+}
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -33,11 +37,11 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def converse(url: str, conversations: int) -> list[float]:
+def converse(url: str, script: list[str], conversations: int) -> list[float]:
     latencies = []
     for number in range(conversations):
         sender = f"bench-{uuid.uuid4().hex[:10]}"
-        for message in SCRIPT:
+        for message in script:
             started = time.perf_counter()
             response = requests.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": message},
                                      timeout=60)
@@ -74,13 +78,14 @@ def main() -> None:
         stack = nullcontext() if args.url else scratch_stack(Path(scratch))
         with stack as running:
             url = args.url or running.rasa_url
-            print(f"warming up, then {args.conversations} conversations of {len(SCRIPT)} turns against {url}",
-                  file=sys.stderr)
-            converse(url, 1)
-            latencies = converse(url, args.conversations)
-    print(f"turns: {len(latencies)}")
-    print(f"per-turn latency ms: median {statistics.median(latencies):.1f}, p95 {percentile(latencies, 0.95):.1f},"
-          f" max {max(latencies):.1f}")
+            for name, script in SCRIPTS.items():
+                print(f"{name}: warming up, then {args.conversations} conversations of {len(script)} turns"
+                      f" against {url}", file=sys.stderr)
+                converse(url, script, 1)
+                latencies = converse(url, script, args.conversations)
+                print(f"{name}: {len(latencies)} turns; per-turn latency ms: median"
+                      f" {statistics.median(latencies):.1f}, p95 {percentile(latencies, 0.95):.1f},"
+                      f" max {max(latencies):.1f}")
     if args.train:
         print("training (rasa train --force)...", file=sys.stderr)
         print(f"training time s: {time_training():.0f}")

@@ -25,6 +25,11 @@ def latest_intent(tracker: Tracker) -> str | None:
     return (tracker.latest_message.get("intent") or {}).get("name")
 
 
+def answer_text(tracker: Tracker, not_answers: frozenset[str]) -> str | None:
+    """The message as an answer to a form's question, or None when the person is doing something else."""
+    return None if latest_intent(tracker) in not_answers else tracker.latest_message.get("text") or ""
+
+
 def note_request(dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> None:
     """Holding reply for a capability still to come; the request is noted for the team in the audit log."""
     account_ref = tracker.get_slot("account_ref") if tracker.get_slot("verified") else None

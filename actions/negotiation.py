@@ -12,6 +12,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.common import answer_text, latest_intent
 from bot.domain.dates import format_date
 from bot.domain.money import MAX_AMOUNT, format_money
 from bot.domain.negotiation import (
@@ -75,15 +76,9 @@ class ValidateAgreementForm(FormValidationAction):
             return ["agreement_type", "agreement_date"]
         return domain_slots
 
-    @staticmethod
-    def _answer(tracker: Tracker) -> str | None:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        return None if intent in NOT_ANSWERS else tracker.latest_message.get("text") or ""
-
     async def extract_agreement_type(self, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
         current = tracker.get_slot("agreement_type")
-        wanted = AGREEMENT_TYPES.get(intent)
+        wanted = AGREEMENT_TYPES.get(latest_intent(tracker))
         if wanted and wanted != current:
             # A change of mind: start the new kind afresh; nothing was recorded for the old one.
             return {"agreement_type": wanted, "agreement_amount": None, "agreement_date": None,
@@ -91,7 +86,7 @@ class ValidateAgreementForm(FormValidationAction):
         return {}
 
     async def extract_agreement_amount(self, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        text, kind = self._answer(tracker), tracker.get_slot("agreement_type")
+        text, kind = answer_text(tracker, NOT_ANSWERS), tracker.get_slot("agreement_type")
         if text is None or kind in (None, "pay_in_full"):
             return {}
         amount = read_amount(text, kind, agreements.negotiable(tracker.get_slot("account_ref")))
@@ -103,7 +98,7 @@ class ValidateAgreementForm(FormValidationAction):
         return {}
 
     async def extract_agreement_date(self, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        text = self._answer(tracker)
+        text = answer_text(tracker, NOT_ANSWERS)
         if text is None or not tracker.get_slot("agreement_type"):
             return {}
         today = agreements.negotiable(tracker.get_slot("account_ref")).today
@@ -144,10 +139,10 @@ def propose(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
     when = date.fromisoformat(tracker.get_slot("agreement_date")) if tracker.get_slot("agreement_date") else None
     if tracker.get_slot("pending_terms"):  # an answer to terms already stated
         text = tracker.latest_message.get("text") or ""
-        wanted = AGREEMENT_TYPES.get((tracker.latest_message.get("intent") or {}).get("name"))
+        wanted = AGREEMENT_TYPES.get(latest_intent(tracker))
         if wanted and wanted != kind and not (kind == "settlement" and read_amount(text, kind, context)):
             # a change of mind: collect the new kind's details afresh
-            return cleared()[:-1] + [SlotSet("agreement_type", wanted), FollowupAction("agreement_form")]
+            return cleared() + [SlotSet("agreement_type", wanted), FollowupAction("agreement_form")]
         new_amount, new_date = read_amount(text, kind, context), future_date_in(text, context.today)
         if not new_amount and not new_date:
             dispatcher.utter_message(response="utter_answer_yes_or_no")  # nothing new: no concession on noise

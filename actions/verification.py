@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.account import answer_account_request
-from actions.common import ACCOUNT_REQUESTS, today
+from actions.common import ACCOUNT_REQUESTS, answer_text, today
 from actions.negotiation import AGREEMENT_TYPES
 from bot.domain.dates import past_dates_in
 from bot.domain.verification import is_locked
@@ -21,6 +21,7 @@ INTERRUPTIONS = frozenset({
     "complain", "goodbye", "deny",
 })
 
+
 class ValidateVerificationForm(FormValidationAction):
     def name(self) -> str:
         return "validate_verification_form"
@@ -28,15 +29,8 @@ class ValidateVerificationForm(FormValidationAction):
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
         return [] if tracker.get_slot("verification_locked") else domain_slots
 
-    @staticmethod
-    def _readable(tracker: Tracker) -> str | None:
-        """The message text, unless the person is doing something other than answering."""
-        if (tracker.latest_message.get("intent") or {}).get("name") in INTERRUPTIONS:
-            return None
-        return tracker.latest_message.get("text") or ""
-
     async def extract_account_ref(self, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        text = self._readable(tracker)
+        text = answer_text(tracker, INTERRUPTIONS)
         if text is None or tracker.get_slot("account_ref"):
             return {}
         requested = tracker.get_slot("requested_slot") == "account_ref"
@@ -49,7 +43,7 @@ class ValidateVerificationForm(FormValidationAction):
         return {}
 
     async def extract_date_of_birth(self, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        text = self._readable(tracker)
+        text = answer_text(tracker, INTERRUPTIONS)
         if text is None or tracker.get_slot("date_of_birth") or not tracker.get_slot("account_ref"):
             return {}
         if past_dates_in(text, today()):

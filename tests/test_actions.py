@@ -155,3 +155,20 @@ async def test_an_account_question_is_never_answered_unverified(demo):
                                                                  account_ref="ACC-1001"))
     assert said == ["utter_need_verification"]
     assert audit_actions("ACC-1001") == ["account_placed"]
+
+
+def test_amounts_are_read_as_each_kind_of_agreement_needs():
+    from decimal import Decimal
+
+    from actions.negotiation import read_amount
+    from bot.domain.policy import parse_policy
+    from bot.services.agreements import Negotiable
+
+    policy = parse_policy(yaml.safe_load((DEMO / "policies.yml").read_text())["creditors"][0]["policy"])
+    context = Negotiable("ACC-1001", Decimal("1234.56"), "USD", policy, date(2026, 11, 23))
+    assert read_amount("I can do 150 a month", "plan", context) == "monthly:150"
+    assert read_amount("over 10 months please", "plan", context) == "months:10"
+    assert read_amount("50% off", "settlement", context) == "617.28"
+    assert read_amount("$1,100", "settlement", context) == "1100"
+    assert read_amount("a billion: 9999999999", "promise", context) is None  # absurd amounts are not amounts
+    assert read_amount("no idea", "promise", context) is None

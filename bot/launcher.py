@@ -112,7 +112,14 @@ class Stack:
         self.stop()
 
 
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # Ctrl-C and a plain `kill` both stop everything, even when started from a non-interactive shell.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     stack = Stack(StackSettings())
     print("starting the action server and the Rasa server (the model takes a little while to load)...")
     stack.start()

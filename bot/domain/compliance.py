@@ -1,0 +1,85 @@
+"""May we contact this debtor now, on this channel? The contact rules as data, one set per jurisdiction."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import yaml
+
+RULES_FILE = Path(__file__).with_name("contact_rules.yml")
+
+
+@dataclass(frozen=True)
+class ContactRules:
+    name: str
+    window_start: time
+    window_end: time
+    max_call_attempts: int
+    attempt_window: timedelta
+    quiet_after_conversation: timedelta
+    opt_out_notice_channels: frozenset[str]
+    paused_statuses: frozenset[str]
+    stopping_flags: frozenset[str]
+
+
+@lru_cache(maxsize=None)
+def rule_set(name: str = "us_reg_f") -> ContactRules:
+    raw = yaml.safe_load(RULES_FILE.read_text())[name]
+    return ContactRules(
+        name=name,
+        window_start=time.fromisoformat(raw["window_start"]),
+        window_end=time.fromisoformat(raw["window_end"]),
+        max_call_attempts=int(raw["max_call_attempts"]),
+        attempt_window=timedelta(days=raw["attempt_window_days"]),
+        quiet_after_conversation=timedelta(days=raw["quiet_days_after_conversation"]),
+        opt_out_notice_channels=frozenset(raw["opt_out_notice_channels"]),
+        paused_statuses=frozenset(raw["paused_statuses"]),
+        stopping_flags=frozenset(raw["stopping_flags"]),
+    )
+
+
+@dataclass(frozen=True)
+class ContactSituation:
+    """What the rules look at; every time is timezone-aware (stored in UTC)."""
+
+    channel: str  # call | sms | email
+    debtor_timezone: str
+    account_status: str
+    flags: frozenset[str]  # active flags: cease, attorney, bankruptcy, deceased
+    opted_out_channels: frozenset[str]
+    call_attempts: Sequence[datetime] = ()
+    last_phone_conversation: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    reason: str  # why not, or "allowed"
+    needs_opt_out_notice: bool = False
+
+
+def may_contact(situation: ContactSituation, now: datetime, rules: ContactRules) -> Verdict:
+    """The one check every outbound path calls before it contacts anyone."""
+    stopped = sorted(situation.flags & rules.stopping_flags)
+    if stopped:
+        return Verdict(False, f"collection stopped: {', '.join(stopped)}")
+    if situation.account_status in rules.paused_statuses:
+        return Verdict(False, f"collection paused: account {situation.account_status}")
+    if situation.channel in situation.opted_out_channels:
+        return Verdict(False, f"opted out of {situation.channel}")
+    local = now.astimezone(ZoneInfo(situation.debtor_timezone))
+    if not rules.window_start <= local.time() < rules.window_end:
+        return Verdict(False, f"outside {rules.window_start:%H:%M}-{rules.window_end:%H:%M} in the debtor's zone"
+                              f" (it is {local:%H:%M} there)")
+    if situation.channel == "call":
+        recent = [t for t in situation.call_attempts if now - rules.attempt_window < t <= now]
+        if len(recent) >= rules.max_call_attempts:
+            return Verdict(False, f"{len(recent)} call attempts in the last {rules.attempt_window.days} days")
+        conversation = situation.last_phone_conversation
+        if conversation and now - conversation < rules.quiet_after_conversation:
+            return Verdict(False, f"a phone conversation within the last {rules.quiet_after_conversation.days} days")
+    return Verdict(True, "allowed", needs_opt_out_notice=situation.channel in rules.opt_out_notice_channels)

@@ -139,11 +139,11 @@ def propose(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
     when = date.fromisoformat(tracker.get_slot("agreement_date")) if tracker.get_slot("agreement_date") else None
     if tracker.get_slot("pending_terms"):  # an answer to terms already stated
         text = tracker.latest_message.get("text") or ""
+        new_amount, new_date = read_amount(text, kind, context), future_date_in(text, context.today)
         wanted = AGREEMENT_TYPES.get(latest_intent(tracker))
-        if wanted and wanted != kind and not (kind == "settlement" and read_amount(text, kind, context)):
+        if wanted and wanted != kind and not (kind == "settlement" and new_amount):
             # a change of mind: collect the new kind's details afresh
             return cleared() + [SlotSet("agreement_type", wanted), FollowupAction("agreement_form")]
-        new_amount, new_date = read_amount(text, kind, context), future_date_in(text, context.today)
         if not new_amount and not new_date:
             dispatcher.utter_message(response="utter_answer_yes_or_no")  # nothing new: no concession on noise
             return []

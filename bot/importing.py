@@ -124,8 +124,8 @@ def _account_from_row(row: dict[str, str], line: int, today: date) -> AccountRec
     if sum(amounts.values()) == 0:
         raise ValueError("principal, interest and fees are all zero: nothing is owed")
     validation_ends_on = (
-        _date_field({"validation_ends_on": row["validation_ends_on"].strip()}, "validation_ends_on")
-        if (row.get("validation_ends_on") or "").strip() else placed_on + VALIDATION_PERIOD
+        _date_field(row, "validation_ends_on") if (row.get("validation_ends_on") or "").strip()
+        else placed_on + VALIDATION_PERIOD
     )
     return AccountRecord(
         line=line, account_ref=value["account_ref"], creditor_id=value["creditor_id"],

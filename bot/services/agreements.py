@@ -21,8 +21,7 @@ from bot.domain.negotiation import (
     discount_pct,
     terms_to_dict,
 )
-from bot.domain.policy import Policy
-from bot.domain.policy import parse_policy
+from bot.domain.policy import Policy, parse_policy
 from bot.services import accounts, audit
 from bot.storage.db import unit_of_work
 from bot.storage.orm import Account, Handoff, Installment, Plan, Promise, Settlement
@@ -85,23 +84,24 @@ def _request_key(conversation_id: str | None, account_ref: str, terms: Terms) ->
     return hashlib.sha256(f"{conversation_id}|{account_ref.upper()}|{terms!r}".encode()).hexdigest()
 
 
-def _row_for(terms: Terms, account: Account, common: dict[str, Any]) -> Plan | Settlement | Promise:
+def _row_for(terms: Terms, account: Account, balance: Decimal, common: dict[str, Any]) -> Plan | Settlement | Promise:
     minor = lambda amount: to_minor(amount, account.currency)  # noqa: E731
     if isinstance(terms, PlanTerms):
         return Plan(status="active", total_minor=minor(terms.total), **common, installments=[
             Installment(sequence=n + 1, due_on=i.due_on, amount_minor=minor(i.amount))
             for n, i in enumerate(terms.installments)
         ])
-    balance = accounts.statement_of(account).balance
     if isinstance(terms, SettlementTerms):
         return Settlement(status="pending", amount_minor=minor(terms.amount), pay_by=terms.pay_by,
                           discount_basis_points=int(discount_pct(balance, terms.amount) * 100), **common)
     return Promise(status="pending", amount_minor=minor(terms.amount), pay_on=terms.pay_on, **common)
 
 
-_KIND = {PlanTerms: ("plan", Plan, AccountStatus.PLAN_ACTIVE), SettlementTerms: (
-    "settlement", Settlement, AccountStatus.SETTLEMENT_PENDING), PromiseTerms: ("promise", Promise,
-                                                                                AccountStatus.PROMISE_PENDING)}
+_KIND = {  # terms -> (name, table, the account's status once agreed)
+    PlanTerms: ("plan", Plan, AccountStatus.PLAN_ACTIVE),
+    SettlementTerms: ("settlement", Settlement, AccountStatus.SETTLEMENT_PENDING),
+    PromiseTerms: ("promise", Promise, AccountStatus.PROMISE_PENDING),
+}
 
 
 def _supersede(session, account: Account, actor: Actor, conversation_id: str | None) -> None:
@@ -131,7 +131,7 @@ def record(account_ref: str, terms: Terms, actor: Actor, conversation_id: str | 
             balance = accounts.statement_of(account).balance
             authorise(terms, balance, policy, actor.tier, today or accounts.local_today(account), account.currency)
             _supersede(session, account, actor, conversation_id)
-            row = _row_for(terms, account, {
+            row = _row_for(terms, account, balance, {
                 "account_id": account.id, "authorized_tier": actor.tier, "authorized_actor": actor.name,
                 "policy_snapshot": {"tier": actor.tier, "policy": account.creditor.policy, "balance": str(balance)},
                 "conversation_id": conversation_id, "request_key": key,

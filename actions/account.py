@@ -5,10 +5,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import latest_intent, note_request, today
+from actions.cases import hold_reply
+from actions.common import today
 from bot.domain.dates import format_date
 from bot.domain.money import format_money
-from bot.services import accounts
+from bot.services import accounts, cases
 
 
 def tell_balance(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
@@ -27,20 +28,14 @@ def tell_balance(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         original_creditor_clause="" if original == statement.creditor_name else f" (originally {original})",
         placed_on=format_date(statement.placed_on),
     )
+    hold = cases.hold_on(statement.account_ref)
+    if hold:  # no payment options while collection is paused or stopped
+        hold_reply(dispatcher, hold)
+        return
     if statement.in_validation_period(today()):
         dispatcher.utter_message(response="utter_validation_period",
                                  validation_ends_on=format_date(statement.validation_ends_on))
     dispatcher.utter_message(response="utter_options")
-
-
-def answer_account_request(dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> None:
-    if not tracker.get_slot("verified"):  # the rules never get here unverified; this guards against a wrong prediction
-        dispatcher.utter_message(response="utter_need_verification")
-        return
-    if intent == "ask_balance":
-        tell_balance(dispatcher, tracker)
-    else:
-        note_request(dispatcher, tracker, intent)
 
 
 class ActionAnswerAccountRequest(Action):
@@ -48,14 +43,8 @@ class ActionAnswerAccountRequest(Action):
         return "action_answer_account_request"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
-        answer_account_request(dispatcher, tracker, latest_intent(tracker) or "ask_balance")
-        return []
-
-
-class ActionNoteRequest(Action):
-    def name(self) -> str:
-        return "action_note_request"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
-        note_request(dispatcher, tracker, latest_intent(tracker) or "request_human")
+        if not tracker.get_slot("verified"):  # the rules never get here unverified; this guards a wrong prediction
+            dispatcher.utter_message(response="utter_need_verification")
+            return []
+        tell_balance(dispatcher, tracker)
         return []

@@ -8,10 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.events import ConversationPaused, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.cases import agreement_cleared, hold_reply
 from actions.common import answer_text, latest_intent
 from bot.domain.dates import format_date
 from bot.domain.money import MAX_AMOUNT, format_money
@@ -31,7 +32,7 @@ from bot.domain.negotiation import (
     terms_to_dict,
 )
 from bot.domain.phrases import amounts_in, future_date_in, months_in
-from bot.services import agreements
+from bot.services import agreements, cases, handoffs
 from bot.services.accounts import UnknownAccount
 
 AGREEMENT_TYPES = {
@@ -48,8 +49,7 @@ BOT = agreements.ASSISTANT.tier
 
 
 def cleared() -> list[dict[str, Any]]:
-    return [SlotSet(name, None) for name in ("agreement_type", "agreement_amount", "agreement_date", "pending_terms")
-            ] + [SlotSet("settlement_rounds", 0)]
+    return agreement_cleared() + [SlotSet("settlement_rounds", 0)]
 
 
 def read_amount(text: str, kind: str, context: agreements.Negotiable) -> str | None:
@@ -72,6 +72,8 @@ class ValidateAgreementForm(FormValidationAction):
         return "validate_agreement_form"
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
+        if cases.hold_on(tracker.get_slot("account_ref")):
+            return []  # nothing to ask: action_propose_terms explains why no agreement can be made
         if tracker.get_slot("agreement_type") == "pay_in_full":
             return ["agreement_type", "agreement_date"]
         return domain_slots
@@ -133,6 +135,10 @@ def describe_plan(plan: PlanTerms, currency: str) -> str:
 
 def propose(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
     """State the exact terms the assistant can agree (the debtor's, or the nearest allowed) and ask for a yes."""
+    hold = cases.hold_on(tracker.get_slot("account_ref"))
+    if hold:  # collection is paused or stopped: no payment is asked for
+        hold_reply(dispatcher, hold)
+        return cleared()
     context = agreements.negotiable(tracker.get_slot("account_ref"))
     kind = tracker.get_slot("agreement_type")
     amount_text = tracker.get_slot("agreement_amount")
@@ -158,7 +164,7 @@ def propose(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
         asked_monthly = Decimal(amount_text.split(":")[1]) if amount_text.startswith("monthly:") else None
         asked_months = int(amount_text.split(":")[1]) if amount_text.startswith("months:") else None
         terms = nearest_plan(context.balance, policy, BOT, first_due, context.currency,
-                             months=asked_months, monthly=asked_monthly)
+                             months=asked_months, monthly=asked_monthly, hardship=bool(tracker.get_slot("hardship")))
         if asked_monthly is not None and terms.monthly > asked_monthly:
             adjustment += f"I can't agree {money(asked_monthly)} a month: the least I can accept is {money(terms.monthly)}. "
         if asked_months is not None and terms.months < asked_months:
@@ -172,10 +178,10 @@ def propose(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
         move = respond_to_offer(context.balance, offer, policy, BOT, rounds, context.currency)
         if move.action == "escalate":
             ours = proposal(context.balance, policy, BOT, rounds, context.currency)
-            agreements.open_handoff(context.account_ref, tracker.sender_id, "settlement_below_authority",
-                                    last_offer=str(offer), assistant_last_offer=str(ours))
+            handoffs.open_handoff(tracker.sender_id, "settlement_below_authority", context.account_ref,
+                                  last_offer=str(offer), assistant_last_offer=str(ours))
             dispatcher.utter_message(response="utter_settlement_escalated", amount=money(ours), offer=money(offer))
-            return cleared()
+            return cleared() + [ConversationPaused()]
         if move.action == "counter":
             adjustment = f"I'm not able to accept {money(offer)}. " + adjustment
         terms = SettlementTerms(move.amount, pay_by)
@@ -193,8 +199,8 @@ def propose(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
                                  pay_on=format_date(pay_on), instructions=_instructions(tracker))
     problems = authority_problems(terms, context.balance, policy, BOT, context.today, context.currency)
     if problems:  # cannot happen for terms built above; a person looks at it if it ever does
-        agreements.open_handoff(context.account_ref, tracker.sender_id, "above_authority", problems=problems)
-        return cleared()
+        handoffs.open_handoff(tracker.sender_id, "above_authority", context.account_ref, problems=problems)
+        return cleared() + [ConversationPaused()]
     return events + [SlotSet("pending_terms", json.dumps(terms_to_dict(terms)))]
 
 

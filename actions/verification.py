@@ -8,8 +8,9 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.account import answer_account_request
-from actions.common import ACCOUNT_REQUESTS, answer_text, today
+from actions.account import tell_balance
+from actions.cases import CASE_TOPICS
+from actions.common import answer_text, today
 from actions.negotiation import AGREEMENT_TYPES
 from bot.domain.dates import past_dates_in
 from bot.domain.verification import is_locked
@@ -86,8 +87,13 @@ class ActionAfterVerification(Action):
         request = _intent_that_started_verification(tracker)
         if request in AGREEMENT_TYPES:  # they asked to agree something: go straight on to it
             return events + [SlotSet("agreement_type", AGREEMENT_TYPES[request]), FollowupAction("agreement_form")]
-        if request in ACCOUNT_REQUESTS:
-            answer_account_request(dispatcher, tracker, request)
+        if request in CASE_TOPICS:
+            reason = [SlotSet("case_reason", "already_paid")] if request == "already_paid" else []
+            return events + reason + [SlotSet("case_topic", CASE_TOPICS[request]), FollowupAction("case_form")]
+        if request == "stop_contact":
+            return events + [FollowupAction("action_record_cease")]
+        if request == "ask_balance":
+            tell_balance(dispatcher, tracker)
         else:
             dispatcher.utter_message(response="utter_how_can_i_help")
         return events

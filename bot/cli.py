@@ -16,7 +16,7 @@ from bot.domain.money import MoneyError, format_money, parse_amount
 from bot.domain.negotiation import NotAuthorised, PromiseTerms, SettlementTerms, plan_by_monthly, plan_by_months
 from bot.domain.policy import TIERS
 from bot.importing import ImportRejected
-from bot.services import accounts, agreements, audit, imports
+from bot.services import accounts, agreements, audit, cases, imports
 from bot.storage import migrate
 from bot.storage.db import unit_of_work
 from bot.storage.orm import Account
@@ -122,6 +122,20 @@ def cmd_agree(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_resolve_dispute(args: argparse.Namespace) -> int:
+    """A person's decision on a dispute: upheld closes the account, rejected (validation sent) resumes collection."""
+    try:
+        account_ref, status = cases.resolve_dispute(args.reference, args.outcome, args.actor, args.note or "")
+    except cases.UnknownDispute as error:
+        print(error, file=sys.stderr)
+        return EXIT_UNKNOWN
+    except ValueError as error:
+        print(f"not resolved: {error}", file=sys.stderr)
+        return EXIT_REJECTED
+    print(f"dispute {args.reference.upper()} {args.outcome}; account {account_ref} is now {status}")
+    return 0
+
+
 def cmd_migrate(_args: argparse.Namespace) -> int:
     migrate.upgrade()
     print("database schema is up to date")
@@ -171,6 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--actor", required=True, help="the collector's login")
     command.add_argument("--conversation", help="conversation id, if any; retries with it never duplicate")
     command.set_defaults(run=cmd_agree)
+    command = commands.add_parser("resolve-dispute", help="record a person's decision on a dispute")
+    command.add_argument("reference", help="the dispute reference, e.g. DSP-1A2B3C")
+    command.add_argument("outcome", choices=list(cases.DISPUTE_OUTCOMES),
+                         help="upheld: the debt is not owed as placed; rejected: validation was sent, collection resumes")
+    command.add_argument("--actor", required=True, help="who decided (a supervisor's login)")
+    command.add_argument("--note", help="what was found, and what was sent to the debtor")
+    command.set_defaults(run=cmd_resolve_dispute)
     commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(run=cmd_migrate)
     commands.add_parser("prepare", help="migrate, and import the demo portfolio into an empty database"
                         ).set_defaults(run=cmd_prepare)

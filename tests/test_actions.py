@@ -7,7 +7,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.account import ActionAnswerAccountRequest, ActionNoteRequest
+from actions.account import ActionAnswerAccountRequest
 from actions.verification import ActionAfterVerification, ValidateVerificationForm
 from bot.cli import DEMO
 from bot.config import PROJECT_ROOT
@@ -136,20 +136,6 @@ async def test_after_a_lockout_only_the_lock_message_is_given(demo):
     assert said == ["utter_verification_locked"] and slots == {}
 
 
-async def test_requests_still_to_come_are_noted_for_the_team(demo):
-    _, said, _ = await run(ActionAnswerAccountRequest(), tracker(
-        "can I pay 50 a month", intent="request_payment_plan", verified=True, account_ref="ACC-1001"))
-    assert said == ["utter_noted_request_payment_plan"]
-    assert audit_actions("ACC-1001")[-1] == "request_noted"
-
-
-async def test_protective_requests_before_verification_touch_no_account(demo):
-    _, said, _ = await run(ActionNoteRequest(), tracker("wrong number mate", intent="wrong_person",
-                                                        account_ref="ACC-1001"))
-    assert said == ["utter_noted_wrong_person"]
-    assert audit_actions("ACC-1001") == ["account_placed"]  # not verified: nothing tied to the account
-
-
 async def test_an_account_question_is_never_answered_unverified(demo):
     _, said, _ = await run(ActionAnswerAccountRequest(), tracker("what do i owe", intent="ask_balance",
                                                                  account_ref="ACC-1001"))
@@ -172,3 +158,86 @@ def test_amounts_are_read_as_each_kind_of_agreement_needs():
     assert read_amount("$1,100", "settlement", context) == "1100"
     assert read_amount("a billion: 9999999999", "promise", context) is None  # absurd amounts are not amounts
     assert read_amount("no idea", "promise", context) is None
+
+
+# --- protective flows -----------------------------------------------------------------------------
+
+async def test_a_dispute_reason_is_read_from_the_opening_message_or_asked_with_choices(demo):
+    from actions.cases import ValidateCaseForm
+
+    form = ValidateCaseForm()
+    t = tracker("that debt isn't mine", intent="dispute", verified=True, account_ref="ACC-1001")
+    assert await form.extract_case_topic(CollectingDispatcher(), t, DOMAIN) == {"case_topic": "dispute"}
+    assert await form.extract_case_reason(CollectingDispatcher(), t, DOMAIN) == {"case_reason": "not_mine"}
+    assert await form.extract_case_details(CollectingDispatcher(), t, DOMAIN) == {}  # details are asked for
+    unclear = tracker("well it's complicated", intent="dispute", requested_slot="case_reason", case_topic="dispute")
+    assert await form.extract_case_reason(CollectingDispatcher(), unclear, DOMAIN) == {"case_reason": "other"}
+    paid = tracker("i paid this already", intent="already_paid", case_topic="dispute")
+    assert await form.extract_case_reason(CollectingDispatcher(), paid, DOMAIN) == {"case_reason": "already_paid"}
+
+
+async def test_case_details_prefilled_when_given_and_asked_again_when_missing(demo):
+    from actions.cases import ValidateCaseForm
+
+    form = ValidateCaseForm()
+    long = tracker("I lost my job in May and can only just cover rent", intent="hardship")
+    assert (await form.extract_case_details(CollectingDispatcher(), long, DOMAIN))["case_details"].startswith("I lost")
+    short = tracker("hardship", intent="hardship")
+    assert await form.extract_case_details(CollectingDispatcher(), short, DOMAIN) == {}
+    dispatcher = CollectingDispatcher()
+    nothing = tracker("it changed", intent="update_contact", requested_slot="case_details", case_topic="update_contact")
+    assert await form.extract_case_details(dispatcher, nothing, DOMAIN) == {"case_details": None}
+    assert [m["response"] for m in dispatcher.messages] == ["utter_no_contact_details"]
+    skip = tracker("skip", intent="deny", requested_slot="case_details", case_topic="attorney")
+    assert await form.extract_case_details(CollectingDispatcher(), skip, DOMAIN) == {"case_details": ""}
+
+
+async def test_a_recorded_dispute_pauses_payment_talk(demo):
+    from actions.cases import ActionRecordCase
+
+    slots, said, messages = await run(ActionRecordCase(), tracker(
+        verified=True, account_ref="ACC-1001", case_topic="dispute", case_reason="wrong_amount",
+        case_details="should be 300"))
+    assert said == ["utter_dispute_recorded"] and messages[0]["reference"].startswith("DSP-")
+    assert slots["case_topic"] is None and slots["pending_terms"] is None
+    _, said, _ = await run(ActionAnswerAccountRequest(), tracker("what do i owe", intent="ask_balance", verified=True,
+                                                                 account_ref="ACC-1001"))
+    assert said == ["utter_balance", "utter_collection_paused_dispute"]  # no payment options
+
+
+async def test_a_death_reported_by_an_unverified_person_discloses_nothing(demo):
+    from actions.cases import ActionRecordCase
+
+    dispatcher = CollectingDispatcher()
+    events = await ActionRecordCase().run(dispatcher, tracker(
+        case_topic="deceased", case_details="the reference was ACC-1002; executor Ann Lee ann@example.com"), DOMAIN)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_deceased_recorded"]
+    assert {"event": "pause", "timestamp": None} in events
+    with unit_of_work() as session:
+        view = accounts.view(session, accounts.get(session, "ACC-1002"))
+    assert view["flags"]["deceased"] and view["status"] == "ceased"
+    assert [h["reason"] for h in view["handoffs"]] == ["deceased"]
+
+
+async def test_two_misunderstandings_in_a_row_hand_over_to_a_person(demo):
+    from actions.cases import ActionClarify
+
+    turn = lambda intent: {"event": "user", "text": "x", "parse_data": {"intent": {"name": intent}}}  # noqa: E731
+    dispatcher = CollectingDispatcher()
+    events = await ActionClarify().run(dispatcher, tracker("blorp", intent="nlu_fallback",
+                                                           events=[turn("greet"), turn("nlu_fallback")]), DOMAIN)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_default"] and events == []
+    events = await ActionClarify().run(dispatcher, tracker("blorp", intent="nlu_fallback",
+                                                           events=[turn("nlu_fallback"), turn("nlu_fallback")]), DOMAIN)
+    assert dispatcher.messages[-1]["response"] == "utter_handed_off"
+    assert [e["event"] for e in events] == ["pause"]
+
+
+async def test_the_wrong_person_is_forgotten_and_nothing_is_tied_to_an_account(demo):
+    from actions.cases import ActionReportWrongParty
+
+    slots, said, _ = await run(ActionReportWrongParty(), tracker("wrong number mate", intent="wrong_person",
+                                                                 account_ref="ACC-1001"))
+    assert said == ["utter_wrong_party"]
+    assert slots["verified"] is False and slots["account_ref"] is None
+    assert audit_actions("ACC-1001") == ["account_placed"]  # not verified: nothing tied to the account

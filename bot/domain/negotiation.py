@@ -5,12 +5,12 @@ Pure functions over Decimal money; amounts are whole minor units of the account'
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from bot.domain.money import exponent
-from bot.domain.policy import TIERS, Policy
+from bot.domain.policy import TIERS, Policy, TierLimits
 
 HUNDRED = Decimal(100)
 
@@ -24,6 +24,7 @@ class Installment:
 @dataclass(frozen=True)
 class PlanTerms:
     installments: tuple[Installment, ...]
+    hardship: bool = False  # judged by the tier's hardship limits (SPEC 2.8)
 
     @property
     def total(self) -> Decimal:
@@ -56,7 +57,8 @@ Terms = PlanTerms | SettlementTerms | PromiseTerms
 def terms_to_dict(terms: Terms) -> dict:
     """Plain data (strings) for storing terms between turns and in the audit log."""
     if isinstance(terms, PlanTerms):
-        return {"kind": "plan", "installments": [[i.due_on.isoformat(), str(i.amount)] for i in terms.installments]}
+        return {"kind": "plan", "installments": [[i.due_on.isoformat(), str(i.amount)] for i in terms.installments],
+                "hardship": terms.hardship}
     if isinstance(terms, SettlementTerms):
         return {"kind": "settlement", "amount": str(terms.amount), "pay_by": terms.pay_by.isoformat()}
     return {"kind": "promise", "amount": str(terms.amount), "pay_on": terms.pay_on.isoformat()}
@@ -64,7 +66,8 @@ def terms_to_dict(terms: Terms) -> dict:
 
 def terms_from_dict(data: dict) -> Terms:
     if data["kind"] == "plan":
-        return PlanTerms(tuple(Installment(date.fromisoformat(d), Decimal(a)) for d, a in data["installments"]))
+        return PlanTerms(tuple(Installment(date.fromisoformat(d), Decimal(a)) for d, a in data["installments"]),
+                         hardship=bool(data.get("hardship")))
     if data["kind"] == "settlement":
         return SettlementTerms(Decimal(data["amount"]), date.fromisoformat(data["pay_by"]))
     return PromiseTerms(Decimal(data["amount"]), date.fromisoformat(data["pay_on"]))
@@ -127,9 +130,14 @@ def plan_by_monthly(balance: Decimal, monthly: Decimal, first_due: date, currenc
 
 
 def nearest_plan(balance: Decimal, policy: Policy, tier: str, first_due: date, currency: str, *,
-                 months: int | None = None, monthly: Decimal | None = None) -> PlanTerms:
+                 months: int | None = None, monthly: Decimal | None = None, hardship: bool = False) -> PlanTerms:
     """The plan closest to what the debtor asked for that the tier allows (their own if allowed)."""
-    limits = policy.tiers[tier]
+    plan = _nearest_plan(balance, policy.tiers[tier].for_plan(hardship), first_due, currency, months, monthly)
+    return replace(plan, hardship=hardship)
+
+
+def _nearest_plan(balance: Decimal, limits: TierLimits, first_due: date, currency: str, months: int | None,
+                  monthly: Decimal | None) -> PlanTerms:
     least_monthly = max(
         limits.min_installment,
         round_up(balance / limits.max_plan_months, currency),
@@ -189,6 +197,7 @@ def authority_problems(terms: Terms, balance: Decimal, policy: Policy, tier: str
     limits = policy.tiers[tier]
     problems: list[str] = []
     if isinstance(terms, PlanTerms):
+        limits = limits.for_plan(terms.hardship)
         amounts = [i.amount for i in terms.installments]
         dates = [i.due_on for i in terms.installments]
         if not amounts:

@@ -1,7 +1,7 @@
 """A creditor's authorisation policy: what each tier of actor may agree to."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -18,6 +18,11 @@ class TierLimits:
     max_plan_months: int
     min_installment: Decimal
     min_down_payment_pct: Decimal
+    # Plan limits for a debtor in hardship (the tier's optional `hardship:` overrides); None: no override.
+    hardship: TierLimits | None = None
+
+    def for_plan(self, hardship: bool) -> TierLimits:
+        return self.hardship if hardship and self.hardship else self
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,29 @@ def _whole(raw: Any, where: str, low: int, high: int) -> int:
     return raw
 
 
+def _hardship(normal: TierLimits, raw: Any, where: str) -> TierLimits | None:
+    """Hardship may only be gentler than the tier's own plan limits: longer, smaller, less down."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise PolicyError(f"{where} must be a mapping")
+    unknown = set(raw) - {"max_plan_months", "min_installment", "min_down_payment_pct"}
+    if unknown:
+        raise PolicyError(f"{where} may set max_plan_months, min_installment, min_down_payment_pct; not {sorted(unknown)}")
+    limits = replace(
+        normal,
+        max_plan_months=_whole(raw.get("max_plan_months", normal.max_plan_months), f"{where}.max_plan_months", 1, 600),
+        min_installment=_decimal(raw.get("min_installment", normal.min_installment), f"{where}.min_installment",
+                                 Decimal(0), Decimal(10**7)),
+        min_down_payment_pct=_decimal(raw.get("min_down_payment_pct", normal.min_down_payment_pct),
+                                      f"{where}.min_down_payment_pct", Decimal(0), Decimal(100)),
+    )
+    if (limits.max_plan_months < normal.max_plan_months or limits.min_installment > normal.min_installment
+            or limits.min_down_payment_pct > normal.min_down_payment_pct):
+        raise PolicyError(f"{where} must be at least as gentle as the tier's own limits")
+    return limits
+
+
 def parse_policy(raw: Any) -> Policy:
     """Validate a policy mapping as the policy file gives it (SPEC section 3)."""
     if not isinstance(raw, dict):
@@ -76,6 +104,7 @@ def parse_policy(raw: Any) -> Policy:
                 limits["min_down_payment_pct"], f"{where}.min_down_payment_pct", Decimal(0), Decimal(100)
             ),
         )
+        tiers[tier] = replace(tiers[tier], hardship=_hardship(tiers[tier], limits.get("hardship"), f"{where}.hardship"))
     for lower, higher in zip(TIERS, TIERS[1:]):
         low, high = tiers[lower], tiers[higher]
         if (

@@ -24,7 +24,7 @@ from bot.domain.negotiation import (
 from bot.domain.policy import Policy, parse_policy
 from bot.services import accounts, audit
 from bot.storage.db import unit_of_work
-from bot.storage.orm import Account, Handoff, Installment, Plan, Promise, Settlement
+from bot.storage.orm import Account, Installment, Plan, Promise, Settlement
 
 PAUSED = {AccountStatus.DISPUTED.value, AccountStatus.CEASED.value, AccountStatus.CLOSED.value,
           AccountStatus.PAID.value, AccountStatus.SETTLED.value}
@@ -59,15 +59,6 @@ def negotiable(account_ref: str) -> Negotiable:
         account = accounts.get(session, account_ref)
         return Negotiable(account.account_ref, accounts.statement_of(account).balance, account.currency,
                           parse_policy(account.creditor.policy), accounts.local_today(account))
-
-
-def open_handoff(account_ref: str, conversation_id: str, reason: str, **details: Any) -> None:
-    """A person takes it from here: the record the agent console will list."""
-    with unit_of_work() as session:
-        account = accounts.get(session, account_ref)
-        session.add(Handoff(account_id=account.id, conversation_id=conversation_id, reason=reason, details=details))
-        audit.record(session, "handoff_opened", account=account, conversation_id=conversation_id, reason=reason,
-                     **details)
 
 
 @dataclass(frozen=True)

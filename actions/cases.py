@@ -1,0 +1,244 @@
+"""Protective flows (SPEC 2.7-2.13): disputes, hardship, stops, wrong parties, contact updates, handoffs.
+
+Thin adapters: what the debtor wrote goes to `bot.services.cases` / `handoffs`; the reply says what happens next.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ConversationPaused, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import answer_text, latest_intent
+from bot.domain.cases import case_number_in, contact_details_in, dispute_reason_in
+from bot.domain.money import format_money
+from bot.services import accounts, agreements, cases, handoffs, identity
+
+# The intent that opens each case, and the case it opens.
+CASE_TOPICS = {
+    "dispute": "dispute", "already_paid": "dispute", "hardship": "hardship", "attorney": "attorney",
+    "bankruptcy": "bankruptcy", "deceased": "deceased", "update_contact": "update_contact",
+}
+# While a case's details are asked for, any text is an answer except these, which their own rules handle.
+NOT_ANSWERS = frozenset({"request_human", "complain", "goodbye", "bot_challenge"})
+_SKIP = frozenset({"no", "nope", "skip", "none", "n/a", "na", "no thanks", "i don't know", "dont know", "don't know"})
+CASE_SLOTS = ("case_topic", "case_reason", "case_details")
+
+
+def clear_case() -> list[dict[str, Any]]:
+    return [SlotSet(name, None) for name in CASE_SLOTS]
+
+
+def _prefilled_details(topic: str, text: str) -> str | None:
+    """Details the opening message already gives, so the debtor is not asked for them again."""
+    if topic == "hardship" and len(text.split()) >= 6:
+        return text
+    if topic in ("attorney", "deceased", "update_contact") and contact_details_in(text):
+        return text
+    if topic == "bankruptcy" and case_number_in(text):
+        return text
+    return None
+
+
+class ValidateCaseForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_case_form"
+
+    async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
+        if tracker.get_slot("case_topic") == "dispute":
+            return domain_slots
+        return [slot for slot in domain_slots if slot != "case_reason"]
+
+    async def extract_case_topic(self, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        topic = CASE_TOPICS.get(latest_intent(tracker))
+        return {"case_topic": topic} if topic and not tracker.get_slot("case_topic") else {}
+
+    async def extract_case_reason(self, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        text = answer_text(tracker, NOT_ANSWERS)
+        if text is None or tracker.get_slot("case_reason"):
+            return {}
+        reason = "already_paid" if latest_intent(tracker) == "already_paid" else dispute_reason_in(text)
+        if tracker.get_slot("requested_slot") == "case_reason":
+            return {"case_reason": reason or "other"}
+        return {"case_reason": reason} if reason else {}
+
+    async def extract_case_details(self, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        text = answer_text(tracker, NOT_ANSWERS)
+        topic = tracker.get_slot("case_topic") or CASE_TOPICS.get(latest_intent(tracker))
+        if text is None or tracker.get_slot("case_details") is not None or not topic:
+            return {}
+        if tracker.get_slot("requested_slot") != "case_details":
+            prefilled = _prefilled_details(topic, text) if tracker.get_slot("requested_slot") is None else None
+            return {"case_details": prefilled} if prefilled else {}
+        if topic == "update_contact" and not contact_details_in(text):
+            dispatcher.utter_message(response="utter_no_contact_details")
+            return {"case_details": None}
+        skipped = latest_intent(tracker) == "deny" or text.strip(" .!").lower() in _SKIP
+        return {"case_details": "" if skipped else text[:4000]}
+
+
+def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, **details: Any) -> list:
+    """A person takes over: the handoff is recorded, the debtor told, and the bot falls silent (ConversationPaused)."""
+    account_ref = tracker.get_slot("account_ref") if tracker.get_slot("verified") else None
+    handoffs.open_handoff(tracker.sender_id, reason, account_ref, **details)
+    dispatcher.utter_message(response="utter_handed_off", agency_phone=tracker.get_slot("agency_phone"))
+    return [ConversationPaused()]
+
+
+def _record_dispute(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
+    record = cases.open_dispute(tracker.get_slot("account_ref"), tracker.get_slot("case_reason") or "other",
+                                tracker.get_slot("case_details") or "", tracker.sender_id)
+    dispatcher.utter_message(response="utter_dispute_recorded" if record.new else "utter_dispute_already_open",
+                             reference=record.reference, agency_phone=tracker.get_slot("agency_phone"))
+    return agreement_cleared()
+
+
+def _offer_hardship_plan(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
+    account_ref = tracker.get_slot("account_ref")
+    cases.note_hardship(account_ref, tracker.get_slot("case_details") or "", tracker.sender_id)
+    if cases.hold_on(account_ref):
+        dispatcher.utter_message(response="utter_hardship_noted_on_hold")
+        return []
+    context = agreements.negotiable(account_ref)
+    limits = context.policy.tiers[agreements.ASSISTANT.tier].for_plan(hardship=True)
+    dispatcher.utter_message(response="utter_hardship_options", months=limits.max_plan_months,
+                             least=format_money(limits.min_installment, context.currency))
+    return agreement_cleared() + [SlotSet("hardship", True), SlotSet("agreement_type", "plan"),
+                                  FollowupAction("agreement_form")]
+
+
+def _stop_collection(dispatcher: CollectingDispatcher, tracker: Tracker, flag: str) -> list:
+    """Attorney or bankruptcy: recorded on the account, collection stopped, a person takes it from here."""
+    text = tracker.get_slot("case_details") or ""
+    details = {"attorney_contact": text} if flag == "attorney" else {"case_number": case_number_in(text) or text}
+    cases.raise_flag(tracker.get_slot("account_ref"), flag, tracker.sender_id, **details)
+    dispatcher.utter_message(response=f"utter_{flag}_recorded")
+    return agreement_cleared() + hand_off(dispatcher, tracker, flag)
+
+
+def _report_death(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
+    """Whoever tells us is not the debtor: record it against the account they name, and disclose nothing."""
+    details = tracker.get_slot("case_details") or ""
+    account_ref = tracker.get_slot("account_ref") if tracker.get_slot("verified") else None
+    account_ref = account_ref or identity.likely_reference(details, whole_message_may_be_ref=False)
+    flagged = False
+    if account_ref:
+        try:
+            cases.raise_flag(account_ref, "deceased", tracker.sender_id, estate_contact=details)
+            flagged = True
+        except accounts.UnknownAccount:
+            pass  # said the same way either way: whether a reference is on file is not disclosed
+    handoffs.open_handoff(tracker.sender_id, "deceased", account_ref if flagged else None, estate_contact=details)
+    dispatcher.utter_message(response="utter_deceased_recorded", agency_phone=tracker.get_slot("agency_phone"))
+    # The person reporting is not the debtor: forget any verification so nothing more is disclosed.
+    return [SlotSet("verified", False), ConversationPaused()]
+
+
+def _update_contact(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
+    details = contact_details_in(tracker.get_slot("case_details") or "")
+    added = cases.add_contact_points(tracker.get_slot("account_ref"), details, tracker.sender_id)
+    dispatcher.utter_message(response="utter_contact_updated" if added else "utter_contact_already_known",
+                             details=", ".join(value for _, value in details))
+    return []
+
+
+def agreement_cleared() -> list[dict[str, Any]]:
+    return [SlotSet(name, None) for name in ("agreement_type", "agreement_amount", "agreement_date", "pending_terms")
+            ] + [SlotSet("hardship", False)]
+
+
+class ActionRecordCase(Action):
+    def name(self) -> str:
+        return "action_record_case"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+        topic = tracker.get_slot("case_topic")
+        if topic == "deceased":
+            return clear_case() + _report_death(dispatcher, tracker)
+        if not tracker.get_slot("verified"):  # the rules only open other cases once verified
+            dispatcher.utter_message(response="utter_need_verification")
+            return clear_case()
+        if topic == "dispute":
+            return clear_case() + _record_dispute(dispatcher, tracker)
+        if topic == "hardship":
+            return clear_case() + _offer_hardship_plan(dispatcher, tracker)
+        if topic in ("attorney", "bankruptcy"):
+            return clear_case() + _stop_collection(dispatcher, tracker, topic)
+        if topic == "update_contact":
+            return clear_case() + _update_contact(dispatcher, tracker)
+        return clear_case()
+
+
+class ActionRecordCease(Action):
+    """'Stop contacting me': recorded at once, confirmed once; collection stops."""
+
+    def name(self) -> str:
+        return "action_record_cease"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+        first = cases.raise_flag(tracker.get_slot("account_ref"), "cease", tracker.sender_id,
+                                 words=(tracker.latest_message.get("text") or "")[:500])
+        dispatcher.utter_message(response="utter_cease_confirmed" if first else "utter_cease_already_recorded",
+                                 account_ref=tracker.get_slot("account_ref"))
+        return agreement_cleared()
+
+
+class ActionReportWrongParty(Action):
+    """Not the person we want: nothing about any debt, the contact point marked wrong, a callback number only."""
+
+    def name(self) -> str:
+        return "action_report_wrong_party"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+        # On SMS the sender id is the phone number we reached; on the web it matches no contact point.
+        verified_ref = tracker.get_slot("account_ref") if tracker.get_slot("verified") else None
+        cases.report_wrong_party(tracker.sender_id, [tracker.sender_id], verified_ref)
+        dispatcher.utter_message(response="utter_wrong_party", agency_phone=tracker.get_slot("agency_phone"))
+        return [SlotSet("verified", False), SlotSet("account_ref", None), SlotSet("date_of_birth", None),
+                *clear_case(), *agreement_cleared()]
+
+
+class ActionHandOff(Action):
+    def name(self) -> str:
+        return "action_hand_off"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+        intent = latest_intent(tracker)
+        reason = intent if intent in ("request_human", "complain") else "request_human"
+        return clear_case() + hand_off(dispatcher, tracker, reason,
+                                       words=(tracker.latest_message.get("text") or "")[:500])
+
+
+class ActionClarify(Action):
+    """Low confidence: ask to rephrase once; the second time running, hand over to a person."""
+
+    def name(self) -> str:
+        return "action_clarify"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+        if previous_user_intent(tracker) == "nlu_fallback":
+            return hand_off(dispatcher, tracker, "misunderstanding",
+                            words=(tracker.latest_message.get("text") or "")[:500])
+        dispatcher.utter_message(response="utter_default")
+        return []
+
+
+def previous_user_intent(tracker: Tracker) -> str | None:
+    """The intent of the user message before the latest one."""
+    user_turns = [event for event in tracker.events if event.get("event") == "user"]
+    if len(user_turns) < 2:
+        return None
+    return ((user_turns[-2].get("parse_data") or {}).get("intent") or {}).get("name")
+
+
+def hold_reply(dispatcher: CollectingDispatcher, hold: cases.Hold) -> None:
+    """Why the assistant does not ask for payment on this account."""
+    if hold.status == "disputed":
+        dispatcher.utter_message(response="utter_collection_paused_dispute", reference=hold.dispute_reference)
+    elif hold.status == "ceased":
+        dispatcher.utter_message(response="utter_collection_stopped")
+    else:
+        dispatcher.utter_message(response="utter_nothing_to_collect", status=hold.status)
+

@@ -1,0 +1,84 @@
+"""Protective cases: disputes, flags that stop collection, contact details, and what they do to an account.
+
+Pure functions: reading what a debtor wrote, and the account status that follows from its cases.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from bot.domain.accounts import AccountStatus
+
+DISPUTE_REASONS = ("not_mine", "wrong_amount", "already_paid", "identity_theft", "other")
+# Flags that stop collection for good (SPEC 2.9, 2.10); only a person clears them.
+STOPPING_FLAGS = ("cease", "attorney", "bankruptcy", "deceased")
+
+# Checked in this order: "someone stole my identity and it's not mine" is identity theft.
+_REASON_PATTERNS = (
+    ("identity_theft", r"identity|stole|stolen|fraud|scam|hack|someone (?:else )?(?:opened|used|took)|impersonat"),
+    ("already_paid", r"\bpaid\b|paid (?:it|this|that) off|receipt|settled already|already (?:paid|settled)"),
+    ("wrong_amount", r"wrong amount|too (?:much|high)|incorrect|overcharg|amount is wrong|should (?:only )?be|"
+                     r"less than that|not that much|don'?t owe (?:that|this) much|charges? (?:are|is) wrong"),
+    ("not_mine", r"not (?:my|mine)|isn'?t (?:my|mine)|never had|don'?t recogni[sz]e|no idea what|never (?:heard|opened|"
+                 r"signed)|not me\b|never an? (?:customer|account)|don'?t owe"),
+    ("other", r"\bother\b|something else"),
+)
+_REASONS = tuple((reason, re.compile(pattern, re.I)) for reason, pattern in _REASON_PATTERNS)
+
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+_PHONE = re.compile(r"(?<![\w+])(\+?\d[\d ().-]{8,}\d)(?!\w)")
+_STREET = re.compile(
+    r"\b\d{1,5}[a-z]?\s+(?:[a-z'-]+\s+){1,4}(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|way|close|court|ct|"
+    r"place|pl|boulevard|blvd|crescent|terrace|gardens|square|parkway|highway|hwy)\b.*",
+    re.I,
+)
+_CASE_NUMBER = re.compile(
+    r"\b(?:case|petition|docket|iva|reference|ref)\s*(?:number|no\.?|num|#)?\s*(?:is\s*)?[:#]?\s*([a-z0-9][a-z0-9:/-]{3,})"
+    r"|\b(\d{1,2}[-:]\d{4,6}(?:-[a-z]{2,4})?)\b",
+    re.I,
+)
+
+
+def dispute_reason_in(text: str) -> str | None:
+    """Which of the SPEC's dispute reasons a message gives, if any."""
+    for reason, pattern in _REASONS:
+        if pattern.search(text or ""):
+            return reason
+    return None
+
+
+def phone_numbers_in(text: str) -> list[str]:
+    """Phone numbers, normalised to + and digits (E.164 when the country code was written)."""
+    found = []
+    for raw in _PHONE.findall(text or ""):
+        digits = re.sub(r"\D", "", raw)
+        if 10 <= len(digits) <= 15:
+            found.append(("+" if raw.startswith("+") else "") + digits)
+    return found
+
+
+def contact_details_in(text: str) -> list[tuple[str, str]]:
+    """(kind, value) pairs for the phones, emails and street addresses a message gives."""
+    text = text or ""
+    details = [("email", email.lower()) for email in _EMAIL.findall(text)]
+    without_emails = _EMAIL.sub(" ", text)
+    details += [("phone", phone) for phone in phone_numbers_in(without_emails)]
+    street = _STREET.search(without_emails)
+    if street:
+        details.append(("address", " ".join(street.group(0).split()).strip(" .")))
+    return details
+
+
+def case_number_in(text: str) -> str | None:
+    match = _CASE_NUMBER.search(text or "")
+    return (match.group(1) or match.group(2)).upper() if match else None
+
+
+def collection_status(agreement_status: AccountStatus, *, open_dispute: bool, stopping_flags: Iterable[str]
+                      ) -> AccountStatus:
+    """The account's status: a stop outranks a dispute, which outranks whatever agreement is in force."""
+    if any(flag in STOPPING_FLAGS for flag in stopping_flags):
+        return AccountStatus.CEASED
+    if open_dispute:
+        return AccountStatus.DISPUTED
+    return agreement_status

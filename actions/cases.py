@@ -178,11 +178,15 @@ class ActionRecordCease(Action):
         return "action_record_cease"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
-        first = cases.raise_flag(tracker.get_slot("account_ref"), "cease", tracker.sender_id,
-                                 words=(tracker.latest_message.get("text") or "")[:500])
-        dispatcher.utter_message(response="utter_cease_confirmed" if first else "utter_cease_already_recorded",
-                                 account_ref=tracker.get_slot("account_ref"))
-        return agreement_cleared()
+        return record_cease(dispatcher, tracker)
+
+
+def record_cease(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
+    first = cases.raise_flag(tracker.get_slot("account_ref"), "cease", tracker.sender_id,
+                             words=(tracker.latest_message.get("text") or "")[:500])
+    dispatcher.utter_message(response="utter_cease_confirmed" if first else "utter_cease_already_recorded",
+                             account_ref=tracker.get_slot("account_ref"))
+    return agreement_cleared()
 
 
 class ActionReportWrongParty(Action):

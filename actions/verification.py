@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.account import tell_balance
-from actions.cases import CASE_TOPICS
+from actions.cases import CASE_TOPICS, record_cease
 from actions.common import answer_text, today
 from actions.negotiation import AGREEMENT_TYPES
 from bot.domain.dates import past_dates_in
@@ -90,8 +90,8 @@ class ActionAfterVerification(Action):
         if request in CASE_TOPICS:
             reason = [SlotSet("case_reason", "already_paid")] if request == "already_paid" else []
             return events + reason + [SlotSet("case_topic", CASE_TOPICS[request]), FollowupAction("case_form")]
-        if request == "stop_contact":
-            return events + [FollowupAction("action_record_cease")]
+        if request == "stop_contact":  # done here: a follow-up action would leave the rules no next step
+            return events + record_cease(dispatcher, tracker)
         if request == "ask_balance":
             tell_balance(dispatcher, tracker)
         else:

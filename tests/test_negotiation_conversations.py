@@ -75,6 +75,7 @@ def test_pushing_for_half_off_meets_concessions_then_a_person(demo, db):
     assert state["settlements"] == [] and state["status"] == "open"
     [handoff] = state["handoffs"]
     assert handoff["reason"] == "settlement_below_authority" and handoff["status"] == "open"
+    assert chat.say("hello? are you still there") == ""  # a person has it now: the bot stays silent
     # it conceded in steps and never below the bot's floor of 20% off (987.65)
     proposed = [Decimal(m.group(1).replace(",", "")) for text in offers
                 if (m := re.search(r"I can accept \$([\d,]+\.\d\d)", text))]

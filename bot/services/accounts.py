@@ -98,6 +98,7 @@ def view(session: Session, account: Account) -> dict[str, Any]:
                 "total": money(plan.total_minor),
                 "authorized_by": plan.authorized_tier,
                 "authorized_actor": plan.authorized_actor,
+                "hardship": bool(plan.policy_snapshot.get("hardship")),
                 "conversation_id": plan.conversation_id,
                 "created_at": _iso(plan.created_at),
                 "installments": [
@@ -136,6 +137,11 @@ def view(session: Session, account: Account) -> dict[str, Any]:
             for d in account.disputes
         ],
         "flags": flags,
+        "contact_points": [
+            {"kind": c.kind, "value": c.value, "source": c.source, "verified": c.verified, "status": c.status,
+             "sms_opt_out": c.sms_opt_out}
+            for c in account.debtor.contact_points
+        ],
         "handoffs": [
             {"reason": h.reason, "status": h.status, "conversation_id": h.conversation_id,
              "created_at": _iso(h.created_at)}

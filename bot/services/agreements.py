@@ -124,7 +124,8 @@ def record(account_ref: str, terms: Terms, actor: Actor, conversation_id: str | 
             _supersede(session, account, actor, conversation_id)
             row = _row_for(terms, account, balance, {
                 "account_id": account.id, "authorized_tier": actor.tier, "authorized_actor": actor.name,
-                "policy_snapshot": {"tier": actor.tier, "policy": account.creditor.policy, "balance": str(balance)},
+                "policy_snapshot": {"tier": actor.tier, "policy": account.creditor.policy, "balance": str(balance),
+                                    "hardship": isinstance(terms, PlanTerms) and terms.hardship},
                 "conversation_id": conversation_id, "request_key": key,
             })
             session.add(row)

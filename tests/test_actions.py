@@ -241,3 +241,14 @@ async def test_the_wrong_person_is_forgotten_and_nothing_is_tied_to_an_account(d
     assert said == ["utter_wrong_party"]
     assert slots["verified"] is False and slots["account_ref"] is None
     assert audit_actions("ACC-1001") == ["account_placed"]  # not verified: nothing tied to the account
+
+
+async def test_a_new_session_stays_paused_while_a_person_has_the_conversation(demo):
+    from actions.session import ActionSessionStart
+    from bot.services import handoffs
+
+    events = await ActionSessionStart().run(CollectingDispatcher(), tracker(), DOMAIN)
+    assert "pause" not in [e["event"] for e in events]
+    handoffs.open_handoff("conv-1", "request_human")
+    events = await ActionSessionStart().run(CollectingDispatcher(), tracker(), DOMAIN)
+    assert [e["event"] for e in events] == ["session_started", "slot", "slot", "pause", "action"]

@@ -34,3 +34,10 @@ def open_handoff(conversation_id: str, reason: str, account_ref: str | None = No
         audit.record(session, "handoff_opened", account=account, conversation_id=conversation_id, reason=reason,
                      id=handoff.id, **details)
         return handoff.id
+
+
+def is_open(conversation_id: str) -> bool:
+    """A person has this conversation: the bot stays silent in it, even in a new session."""
+    with unit_of_work() as session:
+        return session.scalars(select(Handoff.id).where(
+            Handoff.conversation_id == conversation_id, Handoff.status != "closed")).first() is not None

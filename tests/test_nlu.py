@@ -1,11 +1,11 @@
 """Language understanding on utterances the model never saw (tests/data/nlu_holdout.yml), through /model/parse."""
-from collections import Counter
 
 import pytest
 import requests
 import yaml
 
 from bot.config import PROJECT_ROOT
+from bot.evaluation import macro_f1
 
 pytestmark = pytest.mark.stack
 
@@ -22,20 +22,6 @@ def holdout() -> list[tuple[str, str]]:
     document = yaml.safe_load(HOLDOUT.read_text())
     return [(line.strip()[2:], block["intent"]) for block in document["nlu"]
             for line in block["examples"].splitlines() if line.strip()]
-
-
-def macro_f1(pairs: list[tuple[str, str]]) -> float:
-    true_positive, predicted, actual = Counter(), Counter(), Counter()
-    for expected, got in pairs:
-        actual[expected] += 1
-        predicted[got] += 1
-        true_positive[expected] += expected == got
-    scores = []
-    for intent in actual:
-        precision = true_positive[intent] / predicted[intent] if predicted[intent] else 0.0
-        recall = true_positive[intent] / actual[intent]
-        scores.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
-    return sum(scores) / len(scores)
 
 
 def test_holdout_covers_every_intent_of_the_spec():

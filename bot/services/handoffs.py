@@ -9,11 +9,6 @@ from bot.services import accounts, audit
 from bot.storage.db import unit_of_work
 from bot.storage.orm import Handoff
 
-# Why a person takes over; the console groups by these.
-REASONS = ("request_human", "complain", "misunderstanding", "settlement_below_authority", "above_authority",
-           "hardship", "attorney", "bankruptcy", "deceased", "verification_locked", "wrong_party", "stop_contact")
-
-
 def open_handoff(conversation_id: str, reason: str, account_ref: str | None = None, **details: Any) -> int:
     """Open a handoff, or add to the one already open for this conversation: one person, one conversation."""
     with unit_of_work() as session:

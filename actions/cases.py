@@ -47,7 +47,8 @@ class ValidateCaseForm(FormValidationAction):
         return "validate_case_form"
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
-        if tracker.get_slot("case_topic") == "dispute":
+        # On activation the topic is not set yet: the opening intent tells it, so "it's not mine" fills the reason.
+        if (tracker.get_slot("case_topic") or CASE_TOPICS.get(latest_intent(tracker))) == "dispute":
             return domain_slots
         return [slot for slot in domain_slots if slot != "case_reason"]
 

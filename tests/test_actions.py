@@ -267,3 +267,14 @@ async def test_an_amount_given_as_hardship_still_answers_the_amount_question(dem
                     agreement_type="plan", requested_slot="agreement_amount")
     assert await form.extract_agreement_amount(dispatcher, story, DOMAIN) == {}  # left to the hardship flow
     assert dispatcher.messages == []
+
+
+async def test_the_dispute_reason_is_a_required_slot_from_the_opening_message_on(demo):
+    from actions.cases import ValidateCaseForm
+
+    slots = ["case_topic", "case_reason", "case_details"]
+    opening = tracker("this debt is not mine", intent="dispute", verified=True, account_ref="ACC-1001")
+    assert await ValidateCaseForm().required_slots(slots, CollectingDispatcher(), opening, DOMAIN) == slots
+    hardship = tracker("I lost my job", intent="hardship", verified=True, account_ref="ACC-1001")
+    assert await ValidateCaseForm().required_slots(slots, CollectingDispatcher(), hardship, DOMAIN) == [
+        "case_topic", "case_details"]

@@ -35,6 +35,14 @@ def test_a_dispute_is_recorded_with_a_reference_and_pauses_collection(demo, db):
     assert "dispute_opened" in log and "dispute_rejected" in log and "supervisor1" in log
 
 
+def test_a_reason_in_the_opening_message_is_not_asked_again(demo, db):
+    chat = verified_chat(demo)
+    reply = chat.say("this debt is not mine")
+    assert "What is wrong with the debt?" not in reply and "in your own words" in reply
+    assert "DSP-" in chat.say("I never had a contract with Acme")
+    assert account(db)["disputes"][0]["reason"] == "not_mine"
+
+
 def test_already_paid_before_verification_leads_into_the_dispute_flow(demo, db):
     chat = Chat(demo)
     reply = chat.say("I already paid this off")

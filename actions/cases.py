@@ -99,10 +99,10 @@ def _record_dispute(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
 def _offer_hardship_plan(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
     account_ref = tracker.get_slot("account_ref")
     cases.note_hardship(account_ref, tracker.get_slot("case_details") or "", tracker.sender_id)
-    if cases.hold_on(account_ref):
+    context = agreements.negotiable(account_ref)
+    if context.hold:
         dispatcher.utter_message(response="utter_hardship_noted_on_hold")
         return []
-    context = agreements.negotiable(account_ref)
     limits = context.policy.tiers[agreements.ASSISTANT.tier].for_plan(hardship=True)
     dispatcher.utter_message(response="utter_hardship_options", months=limits.max_plan_months,
                              least=format_money(limits.min_installment, context.currency))

@@ -137,11 +137,10 @@ def describe_plan(plan: PlanTerms, currency: str) -> str:
 
 def propose(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
     """State the exact terms the assistant can agree (the debtor's, or the nearest allowed) and ask for a yes."""
-    hold = cases.hold_on(tracker.get_slot("account_ref"))
-    if hold:  # collection is paused or stopped: no payment is asked for
-        hold_reply(dispatcher, hold)
-        return cleared()
     context = agreements.negotiable(tracker.get_slot("account_ref"))
+    if context.hold:  # collection is paused or stopped: no payment is asked for
+        hold_reply(dispatcher, context.hold)
+        return cleared()
     kind = tracker.get_slot("agreement_type")
     amount_text = tracker.get_slot("agreement_amount")
     when = date.fromisoformat(tracker.get_slot("agreement_date")) if tracker.get_slot("agreement_date") else None

@@ -19,6 +19,12 @@ class AccountStatus(str, Enum):
     CLOSED = "closed"
 
 
+# Statuses in which the debtor may be asked for payment and agree to pay; any other pauses or ends collection.
+COLLECTING = frozenset({AccountStatus.OPEN.value, AccountStatus.PLAN_ACTIVE.value,
+                        AccountStatus.SETTLEMENT_PENDING.value, AccountStatus.PROMISE_PENDING.value})
+# Statuses nothing reopens: no case or agreement changes them.
+FINISHED = frozenset({AccountStatus.PAID.value, AccountStatus.SETTLED.value, AccountStatus.CLOSED.value})
+
 FLAGS = ("sms_opt_out", "cease", "attorney", "bankruptcy", "deceased")
 
 

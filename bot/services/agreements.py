@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot.domain.accounts import AccountStatus
+from bot.domain.accounts import COLLECTING, AccountStatus
 from bot.domain.money import to_minor
 from bot.domain.negotiation import (
     PlanTerms,
@@ -22,12 +22,9 @@ from bot.domain.negotiation import (
     terms_to_dict,
 )
 from bot.domain.policy import Policy, parse_policy
-from bot.services import accounts, audit
+from bot.services import accounts, audit, cases
 from bot.storage.db import unit_of_work
 from bot.storage.orm import Account, Installment, Plan, Promise, Settlement
-
-PAUSED = {AccountStatus.DISPUTED.value, AccountStatus.CEASED.value, AccountStatus.CLOSED.value,
-          AccountStatus.PAID.value, AccountStatus.SETTLED.value}
 
 
 @dataclass(frozen=True)
@@ -52,13 +49,14 @@ class Negotiable:
     currency: str
     policy: Policy
     today: date
+    hold: cases.Hold | None = None  # set when collection is paused or stopped: nothing may be negotiated
 
 
 def negotiable(account_ref: str) -> Negotiable:
     with unit_of_work() as session:
         account = accounts.get(session, account_ref)
         return Negotiable(account.account_ref, accounts.statement_of(account).balance, account.currency,
-                          parse_policy(account.creditor.policy), accounts.local_today(account))
+                          parse_policy(account.creditor.policy), accounts.local_today(account), cases.hold_of(account))
 
 
 @dataclass(frozen=True)
@@ -116,7 +114,7 @@ def record(account_ref: str, terms: Terms, actor: Actor, conversation_id: str | 
                 existing = session.scalars(select(table).where(table.request_key == key)).first()
                 if existing is not None:
                     return Recorded(kind, existing.id, duplicate=True)
-            if account.status in PAUSED:
+            if account.status not in COLLECTING:
                 raise CollectionPaused(f"account {account.account_ref} is {account.status}: no new agreement")
             policy = parse_policy(account.creditor.policy)
             balance = accounts.statement_of(account).balance

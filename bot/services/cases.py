@@ -10,13 +10,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.domain.accounts import AccountStatus
+from bot.domain.accounts import COLLECTING, FINISHED, AccountStatus
 from bot.domain.cases import DISPUTE_REASONS, STOPPING_FLAGS, collection_status
 from bot.services import accounts, audit
 from bot.storage.db import unit_of_work
 from bot.storage.orm import Account, AccountFlag, ContactPoint, Dispute, utcnow
 
-TERMINAL = {AccountStatus.PAID.value, AccountStatus.SETTLED.value, AccountStatus.CLOSED.value}
 DISPUTE_OUTCOMES = ("upheld", "rejected")
 
 
@@ -43,7 +42,7 @@ def open_dispute_of(account: Account) -> Dispute | None:
 
 
 def refresh_status(account: Account) -> None:
-    if account.status not in TERMINAL:
+    if account.status not in FINISHED:
         account.status = collection_status(_agreement_status(account), open_dispute=open_dispute_of(account) is not None,
                                            stopping_flags=active_flags(account)).value
 
@@ -56,14 +55,16 @@ class Hold:
     dispute_reference: str | None
 
 
+def hold_of(account: Account) -> Hold | None:
+    if account.status in COLLECTING:
+        return None
+    dispute = open_dispute_of(account)
+    return Hold(account.status, dispute.reference if dispute else None)
+
+
 def hold_on(account_ref: str) -> Hold | None:
     with unit_of_work() as session:
-        account = accounts.get(session, account_ref)
-        if account.status in (AccountStatus.OPEN.value, AccountStatus.PLAN_ACTIVE.value,
-                              AccountStatus.SETTLEMENT_PENDING.value, AccountStatus.PROMISE_PENDING.value):
-            return None
-        dispute = open_dispute_of(account)
-        return Hold(account.status, dispute.reference if dispute else None)
+        return hold_of(accounts.get(session, account_ref))
 
 
 @dataclass(frozen=True)

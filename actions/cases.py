@@ -14,7 +14,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import answer_text, latest_intent
 from bot.domain.cases import case_number_in, contact_details_in, dispute_reason_in
 from bot.domain.money import format_money
-from bot.services import accounts, agreements, cases, handoffs, identity
+from bot.services import accounts, agreements, cases, handoffs, identity, sms
 
 # The intent that opens each case, and the case it opens.
 CASE_TOPICS = {
@@ -197,9 +197,10 @@ class ActionReportWrongParty(Action):
         return "action_report_wrong_party"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
-        # On SMS the sender id is the phone number we reached; on the web it matches no contact point.
+        # On SMS the number we reached is marked; a web conversation reached no contact point of ours.
         verified_ref = tracker.get_slot("account_ref") if tracker.get_slot("verified") else None
-        cases.report_wrong_party(tracker.sender_id, [tracker.sender_id], verified_ref)
+        phone = sms.phone_of(tracker.sender_id)
+        cases.report_wrong_party(tracker.sender_id, [phone] if phone else [], verified_ref)
         dispatcher.utter_message(response="utter_wrong_party", agency_phone=tracker.get_slot("agency_phone"))
         return [SlotSet("verified", False), SlotSet("account_ref", None), SlotSet("date_of_birth", None),
                 *clear_case(), *agreement_cleared()]

@@ -7,18 +7,33 @@ from rasa_sdk.events import ActionExecuted, ConversationPaused, SessionStarted, 
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.config import agency_name, agency_phone
-from bot.services import handoffs
+from bot.services import handoffs, identity, sms
 
 
 class ActionSessionStart(Action):
-    """A new session starts unverified (nothing carries over), knows whom it speaks for, and stays paused
-    while a person has the conversation."""
+    """A new session starts unverified (nothing carries over), knows whom it speaks for and how the person
+    can be verified (a texter by their number on file), and stays paused while a person has the conversation."""
 
     def name(self) -> str:
         return "action_session_start"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
         events = [SessionStarted(), SlotSet("agency_name", agency_name()), SlotSet("agency_phone", agency_phone())]
+        phone = sms.phone_of(tracker.sender_id)
+        if phone is not None:
+            events.append(SlotSet("identified_by_phone", identity.phone_identifies(phone)))
+        elif reference := _linked_reference(tracker):
+            events.append(SlotSet("account_ref", reference))
         if handoffs.is_open(tracker.sender_id):  # a new session must not wake the bot while a person has it
             events.append(ConversationPaused())
         return events + [ActionExecuted("action_listen")]
+
+
+def _linked_reference(tracker: Tracker) -> str | None:
+    """The account reference of the reminder link the web chat was opened from (the channel checked its form).
+
+    It only saves typing: the date of birth must still match it.
+    """
+    metadata = tracker.get_slot("session_started_metadata") or {}
+    reference = metadata.get("account_ref") if isinstance(metadata, dict) else None
+    return reference if isinstance(reference, str) and reference.strip() else None

@@ -14,7 +14,7 @@ from actions.common import answer_text, today
 from actions.negotiation import AGREEMENT_TYPES
 from bot.domain.dates import past_dates_in
 from bot.domain.verification import is_locked
-from bot.services import identity
+from bot.services import identity, sms
 
 # Intents that interrupt the form: their rules answer them instead of reading the text as a slot value.
 INTERRUPTIONS = frozenset({
@@ -28,7 +28,10 @@ class ValidateVerificationForm(FormValidationAction):
         return "validate_verification_form"
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
-        return [] if tracker.get_slot("verification_locked") else domain_slots
+        if tracker.get_slot("verification_locked"):
+            return []
+        # A texter's number on file stands in for the reference (SPEC 2.1).
+        return ["date_of_birth"] if tracker.get_slot("identified_by_phone") else domain_slots
 
     async def extract_account_ref(self, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         text = answer_text(tracker, INTERRUPTIONS)
@@ -45,7 +48,11 @@ class ValidateVerificationForm(FormValidationAction):
 
     async def extract_date_of_birth(self, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         text = answer_text(tracker, INTERRUPTIONS)
-        if text is None or tracker.get_slot("date_of_birth") or not tracker.get_slot("account_ref"):
+        if text is None or tracker.get_slot("date_of_birth"):
+            return {}
+        if tracker.get_slot("identified_by_phone"):  # a date of birth or a postcode: any answer is tried
+            return {"date_of_birth": text} if tracker.get_slot("requested_slot") == "date_of_birth" else {}
+        if not tracker.get_slot("account_ref"):
             return {}
         if past_dates_in(text, today()):
             return {"date_of_birth": text}
@@ -55,11 +62,21 @@ class ValidateVerificationForm(FormValidationAction):
         return {}
 
     async def validate_date_of_birth(self, value, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        if tracker.get_slot("identified_by_phone"):
+            account_ref = identity.verify_by_phone(sms.phone_of(tracker.sender_id), value or "", tracker.sender_id,
+                                                   today())
+            if account_ref:
+                return {"account_ref": account_ref, "date_of_birth": value, "verified": True}
+            return self._failed(dispatcher, tracker)
         account_ref = tracker.get_slot("account_ref")
         if not value or not account_ref:
             return {"date_of_birth": None}
         if identity.verify(account_ref, value, tracker.sender_id, today()):
             return {"date_of_birth": value, "verified": True}
+        return self._failed(dispatcher, tracker)
+
+    @staticmethod
+    def _failed(dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
         failures = int(tracker.get_slot("verification_failures") or 0) + 1
         locked = is_locked(failures)
         if not locked:

@@ -57,7 +57,7 @@ def scratch_stack(directory: Path) -> Stack:
     env = {**os.environ, "DATABASE_URL": url}
     subprocess.run([sys.executable, "-m", "bot", "prepare"], cwd=PROJECT_ROOT, env=env, check=True,
                    capture_output=True)
-    return Stack(StackSettings(rasa_port=15105, action_port=15155, database_url=url, log_dir=directory))
+    return Stack(StackSettings(rasa_port=15105, action_port=15155, web_port=15180, database_url=url, log_dir=directory))
 
 
 def time_training() -> float:

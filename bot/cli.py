@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -20,6 +22,9 @@ from bot.services import accounts, agreements, audit, cases, imports
 from bot.storage import migrate
 from bot.storage.db import unit_of_work
 from bot.storage.orm import Account
+
+if TYPE_CHECKING:
+    from bot.services.reminders import Outcome, ReminderPlan
 
 DEMO = PROJECT_ROOT / "bot" / "demo"
 EXIT_REJECTED, EXIT_UNKNOWN, EXIT_NOT_AUTHORISED = 1, 3, 4
@@ -136,6 +141,97 @@ def cmd_resolve_dispute(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_utc(text: str) -> datetime:
+    """An ISO 8601 instant; one without an offset is taken as UTC."""
+    moment = datetime.fromisoformat(text.strip())
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def _print_reminder_plan(plan: ReminderPlan) -> None:
+    for reminder in plan.reminders:
+        print(f"send {reminder.to} ({', '.join(reminder.account_refs)}) at {reminder.local_time}: {reminder.text}")
+    for skip in plan.skipped:
+        print(f"skip {skip.account_ref}: {skip.reason}")
+
+
+def cmd_remind(args: argparse.Namespace) -> int:
+    """The reminder campaign: a first SMS to each account due for contact (SPEC 2.9, 7)."""
+    from bot.services import reminders
+    from bot.sms.gateway import SmsConfigError, SmsGateway, TwilioSettings
+
+    try:
+        now = _parse_utc(args.now) if args.now else datetime.now(timezone.utc)
+    except ValueError:
+        print(f"--now must be an ISO 8601 time such as 2026-11-23T15:00:00Z, got {args.now!r}", file=sys.stderr)
+        return EXIT_REJECTED
+    if args.interval_days < 1:
+        print("--interval-days must be at least 1", file=sys.stderr)
+        return EXIT_REJECTED
+    gateway = None
+    if not args.dry_run:
+        try:
+            gateway = SmsGateway(TwilioSettings.from_env())
+        except SmsConfigError as error:
+            print(f"nothing sent: {error}", file=sys.stderr)
+            return EXIT_REJECTED
+    with unit_of_work() as session:
+        plan = reminders.plan_reminders(session, now, timedelta(days=args.interval_days))
+    if args.dry_run:
+        _print_reminder_plan(plan)
+        print(f"dry run: {len(plan.reminders)} to send ({plan.accounts_covered} accounts),"
+              f" {len(plan.skipped)} skipped; nothing sent, nothing recorded")
+        return 0
+
+    def progress(number: int, total: int, outcome: Outcome) -> None:
+        refs = ", ".join(outcome.account_refs or outcome.reminder.account_refs)
+        if outcome.sent:
+            print(f"[{number}/{total}] sent to {outcome.reminder.to} ({refs})", flush=True)
+        elif outcome.error:
+            print(f"[{number}/{total}] FAILED to {outcome.reminder.to} ({refs}): {outcome.error}", file=sys.stderr,
+                  flush=True)
+        else:
+            print(f"[{number}/{total}] not sent to {outcome.reminder.to} ({refs}): {outcome.withheld}", flush=True)
+
+    clock = (lambda: now) if args.now else (lambda: datetime.now(timezone.utc))
+    try:
+        outcomes = reminders.send_reminders(plan, gateway, clock=clock, progress=progress)
+    except reminders.ReminderNotRecorded as error:
+        print(f"stopped: {error}", file=sys.stderr)
+        return EXIT_REJECTED
+    sent = sum(o.sent for o in outcomes)
+    failed = sum(o.error is not None for o in outcomes)
+    withheld = len(outcomes) - sent - failed
+    print(f"reminders: {sent} sent, {failed} failed, {withheld} no longer allowed; {len(plan.skipped)} accounts"
+          f" skipped (--dry-run shows why)")
+    return EXIT_REJECTED if failed else 0
+
+
+def cmd_sms(args: argparse.Namespace) -> int:
+    """Text the assistant from the terminal: lines go to Rasa as Twilio webhooks, replies come from the stand-in."""
+    import requests
+
+    from bot.sms.gateway import DEV_STANDIN_URL, E164, SmsConfigError, TwilioSettings
+    from bot.sms.standin import sent_messages, simulate_phone
+
+    try:
+        settings = TwilioSettings.from_env()
+    except SmsConfigError as error:
+        print(error, file=sys.stderr)
+        return EXIT_REJECTED
+    if not E164.match(args.number):
+        print(f"the phone number must be E.164, such as +15551230001; got {args.number!r}", file=sys.stderr)
+        return EXIT_REJECTED
+    standin_url = args.standin_url or settings.api_base_url or DEV_STANDIN_URL
+    try:
+        sent_messages(standin_url)
+    except requests.RequestException as error:
+        print(f"the Twilio stand-in does not answer at {standin_url} (`make run` starts it in development,"
+              f" or `python -m bot.sms.standin`): {error}", file=sys.stderr)
+        return EXIT_REJECTED
+    return simulate_phone(args.number, sys.stdin, sys.stdout, settings=settings, rasa_url=args.rasa_url,
+                          standin_url=standin_url, prompt=sys.stdin.isatty())
+
+
 def cmd_migrate(_args: argparse.Namespace) -> int:
     migrate.upgrade()
     print("database schema is up to date")
@@ -192,6 +288,16 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--actor", required=True, help="who decided (a supervisor's login)")
     command.add_argument("--note", help="what was found, and what was sent to the debtor")
     command.set_defaults(run=cmd_resolve_dispute)
+    command = commands.add_parser("remind", help="text a first reminder to the accounts due for contact")
+    command.add_argument("--dry-run", action="store_true", help="print what would be sent and why others are skipped")
+    command.add_argument("--now", help="plan as at this UTC time (ISO 8601), instead of the clock")
+    command.add_argument("--interval-days", type=int, default=7, help="days before an account is reminded again")
+    command.set_defaults(run=cmd_remind)
+    command = commands.add_parser("sms", help="text the assistant from this terminal, as the phone NUMBER")
+    command.add_argument("number", help="the phone number you text from (E.164), e.g. +15551230001")
+    command.add_argument("--rasa-url", default=f"http://127.0.0.1:{os.environ.get('RASA_PORT', '5005')}")
+    command.add_argument("--standin-url", help="the Twilio stand-in (default: TWILIO_API_BASE_URL, or the development one)")
+    command.set_defaults(run=cmd_sms)
     commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(run=cmd_migrate)
     commands.add_parser("prepare", help="migrate, and import the demo portfolio into an empty database"
                         ).set_defaults(run=cmd_prepare)

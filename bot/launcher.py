@@ -1,4 +1,8 @@
-"""Starts the action server and the Rasa server together, and stops both on Ctrl-C."""
+"""Starts the action server, the Rasa server and the web page server together; Ctrl-C stops them all.
+
+With no Twilio account configured (development), a local stand-in for Twilio's API takes the
+assistant's outgoing texts, so SMS can be tried with `python -m bot sms` (see the README).
+"""
 from __future__ import annotations
 
 import os
@@ -11,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.config import PROJECT_ROOT, database_url
+from bot.sms.standin import StandIn
 
 MODEL = PROJECT_ROOT / "models" / "collections.tar.gz"
 DEFAULT_TOKEN = "dev-token-change-me"
@@ -20,10 +25,13 @@ DEFAULT_TOKEN = "dev-token-change-me"
 class StackSettings:
     rasa_port: int = int(os.environ.get("RASA_PORT", "5005"))
     action_port: int = int(os.environ.get("ACTION_PORT", "5055"))
+    web_port: int = int(os.environ.get("WEB_PORT", "8080"))
     token: str = os.environ.get("RASA_TOKEN", DEFAULT_TOKEN)
     database_url: str = field(default_factory=database_url)
     model: Path = MODEL
     log_dir: Path | None = None  # None: children write to this terminal
+    # Development and tests: a local stand-in for Twilio's API on this port takes the outgoing texts.
+    twilio_standin_port: int | None = None
 
     def environment(self) -> dict[str, str]:
         # endpoints.yml reads ACTION_PORT and DATABASE_URL (Rasa's tracker store shares our database).
@@ -33,55 +41,82 @@ class StackSettings:
             "ACTION_PORT": str(self.action_port),
             "PYTHONPATH": str(PROJECT_ROOT),
             "TF_CPP_MIN_LOG_LEVEL": "2",
+            "WEBCHAT_URL": f"http://127.0.0.1:{self.web_port}/",
         }
 
 
 class Stack:
-    """The two server processes; usable as a context manager by tests and benchmarks."""
+    """The server processes; usable as a context manager by tests and benchmarks."""
 
     def __init__(self, settings: StackSettings):
         self.settings = settings
-        self.processes: list[subprocess.Popen] = []
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.twilio: StandIn | None = None
 
     @property
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.rasa_port}"
 
-    def _spawn(self, name: str, command: list[str]) -> None:
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.web_port}"
+
+    def _commands(self) -> dict[str, list[str]]:
+        s = self.settings
+        return {
+            "actions": [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", str(s.action_port)],
+            "rasa": [
+                sys.executable, "-m", "rasa", "run", "--enable-api", "--auth-token", s.token, "-p", str(s.rasa_port),
+                "--model", str(s.model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                "--cors", "*",
+            ],
+            "web": [sys.executable, "-m", "bot.web", "--host", "127.0.0.1", "--port", str(s.web_port),
+                    "--rasa-url", self.rasa_url],
+        }
+
+    def _probes(self) -> dict[str, str]:
+        return {
+            "actions": f"http://127.0.0.1:{self.settings.action_port}/health",
+            "rasa": f"{self.rasa_url}/status?token={self.settings.token}",
+            "web": f"{self.web_url}/healthz",
+        }
+
+    def _spawn(self, name: str) -> None:
         output = None
         if self.settings.log_dir:
             self.settings.log_dir.mkdir(parents=True, exist_ok=True)
             output = open(self.settings.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
-        self.processes.append(
-            subprocess.Popen(command, cwd=PROJECT_ROOT, env=self.settings.environment(), stdout=output,
-                             stderr=subprocess.STDOUT if output else None, start_new_session=True)
+        environment = {**self.settings.environment(), **(self.twilio.environment() if self.twilio else {})}
+        self.processes[name] = subprocess.Popen(
+            self._commands()[name], cwd=PROJECT_ROOT, env=environment, stdout=output,
+            stderr=subprocess.STDOUT if output else None, start_new_session=True,
         )
 
     def start(self, timeout: float = 300) -> "Stack":
         if not self.settings.model.exists():
             raise RuntimeError(f"no trained model at {self.settings.model}: run `make train`")
-        s = self.settings
-        self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", str(s.action_port)])
-        self._spawn("rasa", [
-            sys.executable, "-m", "rasa", "run", "--enable-api", "--auth-token", s.token, "-p", str(s.rasa_port),
-            "--model", str(s.model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-            "--cors", "*",
-        ])
-        self._wait_until_ready(timeout)
+        if self.settings.twilio_standin_port:
+            self.twilio = StandIn(port=self.settings.twilio_standin_port).start()
+        for name in self._commands():
+            self._spawn(name)
+        self._wait_until_ready(list(self.processes), timeout)
         return self
 
-    def _wait_until_ready(self, timeout: float) -> None:
-        probes = [
-            f"http://127.0.0.1:{self.settings.action_port}/health",
-            f"{self.rasa_url}/status?token={self.settings.token}",
-        ]
+    def restart(self, name: str, timeout: float = 300) -> None:
+        """Stop one server and start it again (tests: what survives a restart)."""
+        self._stop(self.processes.pop(name))
+        self._spawn(name)
+        self._wait_until_ready([name], timeout)
+
+    def _wait_until_ready(self, names: list[str], timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        for probe in probes:
+        for name in names:
+            probe = self._probes()[name]
             while True:
-                for process in self.processes:
+                for process_name, process in self.processes.items():
                     if process.poll() is not None:
                         self.stop()
-                        raise RuntimeError(f"{process.args[2]} exited with {process.returncode} while starting")
+                        raise RuntimeError(f"the {process_name} server exited with {process.returncode} while starting")
                 try:
                     with urllib.request.urlopen(probe, timeout=2) as response:
                         if response.status == 200:
@@ -93,17 +128,26 @@ class Stack:
                     raise TimeoutError(f"{probe} did not answer within {timeout:.0f} s")
                 time.sleep(0.5)
 
+    @staticmethod
+    def _stop(process: subprocess.Popen) -> None:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
     def stop(self) -> None:
-        for process in self.processes:
+        for process in self.processes.values():
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        for process in self.processes.values():
+            self._stop(process)
         self.processes.clear()
+        if self.twilio:
+            self.twilio.stop()
+            self.twilio = None
 
     def __enter__(self) -> "Stack":
         return self.start()
@@ -120,12 +164,18 @@ def main() -> int:
     # Ctrl-C and a plain `kill` both stop everything, even when started from a non-interactive shell.
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
-    stack = Stack(StackSettings())
-    print("starting the action server and the Rasa server (the model takes a little while to load)...")
+    development = not os.environ.get("TWILIO_ACCOUNT_SID")
+    stack = Stack(StackSettings(
+        twilio_standin_port=int(os.environ.get("TWILIO_STANDIN_PORT", "5099")) if development else None))
+    print("starting the action server, the Rasa server and the web page (the model takes a little while to load)...")
     stack.start()
-    print(f"ready: REST channel at {stack.rasa_url}/webhooks/rest/webhook; Ctrl-C stops everything")
+    print(f"ready: web chat at {stack.web_url}/ ; REST channel at {stack.rasa_url}/webhooks/rest/webhook")
+    if stack.twilio:
+        print(f"SMS: no Twilio account configured, texts go to the stand-in at {stack.twilio.url};"
+              " try it with `.venv/bin/python -m bot sms +15551230001`")
+    print("Ctrl-C stops everything")
     try:
-        while all(process.poll() is None for process in stack.processes):
+        while all(process.poll() is None for process in stack.processes.values()):
             time.sleep(1)
         print("a server exited; stopping the rest", file=sys.stderr)
         return 1

@@ -95,13 +95,23 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def stack(database_url) -> Iterator[Stack]:
-    """The real action server and Rasa server on this backend's database, on free ports."""
+    """The real action server, Rasa server and web page server on this backend's database, on free ports."""
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: `make test` trains it first")
     backend = make_url(database_url).get_backend_name()
     settings = StackSettings(
-        rasa_port=_free_port(), action_port=_free_port(), token="test-token", database_url=database_url,
-        log_dir=ARTEFACTS / f"logs-{backend}",
+        rasa_port=_free_port(), action_port=_free_port(), web_port=_free_port(), token="test-token",
+        database_url=database_url, log_dir=ARTEFACTS / f"logs-{backend}", twilio_standin_port=_free_port(),
     )
     with Stack(settings) as running:
         yield running
+
+
+@pytest.fixture
+def demo_stack(stack, db) -> Stack:
+    """The running servers, with the demo portfolio imported into a clean database."""
+    from bot.cli import DEMO
+
+    run_cli("import-policies", str(DEMO / "policies.yml"), database=db)
+    run_cli("import-accounts", str(DEMO / "accounts.csv"), database=db)
+    return stack

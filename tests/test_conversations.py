@@ -5,7 +5,6 @@ import uuid
 import pytest
 import requests
 
-from bot.cli import DEMO
 from bot.launcher import Stack
 from tests.conftest import run_cli
 
@@ -16,10 +15,8 @@ DEBT_WORDS = ("$", "balance", "owe", "debt", "acme", "1,234", "creditor", "colle
 
 
 @pytest.fixture
-def demo(stack, db):
-    run_cli("import-policies", str(DEMO / "policies.yml"), database=db)
-    run_cli("import-accounts", str(DEMO / "accounts.csv"), database=db)
-    return stack
+def demo(demo_stack):
+    return demo_stack
 
 
 class Chat:

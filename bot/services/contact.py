@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.compliance import ContactRules, ContactSituation, Verdict, may_contact, rule_set
 from bot.services.cases import active_flags
-from bot.storage.orm import Account, AuditEvent
+from bot.storage.orm import Account, AuditEvent, ContactPoint
 
 CALL_ATTEMPTED, PHONE_CONVERSATION = "call_attempted", "phone_conversation"
 
@@ -20,6 +20,11 @@ def _times(session: Session, account: Account, action: str) -> list[datetime]:
     return [t if t.tzinfo else t.replace(tzinfo=timezone.utc) for t in times]
 
 
+def _opted_out_anywhere(session: Session, address: str) -> bool:
+    return session.scalars(select(ContactPoint.id).where(
+        ContactPoint.value == address, ContactPoint.sms_opt_out.is_(True))).first() is not None
+
+
 def outbound_verdict(session: Session, account: Account, channel: str, address: str, now: datetime,
                      rules: ContactRules | None = None) -> Verdict:
     """May we contact this account's debtor at `address` on `channel` now? Opt-outs and wrong numbers count too."""
@@ -28,7 +33,8 @@ def outbound_verdict(session: Session, account: Account, channel: str, address: 
         return Verdict(False, f"{address} is not a contact point of this debtor")
     if any(c.status == "wrong" for c in points):
         return Verdict(False, f"{address} was reported as reaching the wrong person")
-    opted_out = frozenset({"sms"} if any(c.sms_opt_out for c in points) else ())
+    # An opt-out covers the number wherever it is on file, not only on this debtor's record (SPEC 7).
+    opted_out = frozenset({"sms"} if _opted_out_anywhere(session, address) else ())
     conversations = _times(session, account, PHONE_CONVERSATION)
     situation = ContactSituation(
         channel=channel, debtor_timezone=account.debtor.timezone, account_status=account.status,

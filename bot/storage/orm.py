@@ -48,6 +48,7 @@ class Debtor(Base):
     timezone = Column(String(64), nullable=False)
     created_at = _created()
     contact_points = relationship("ContactPoint", back_populates="debtor", order_by="ContactPoint.id")
+    accounts = relationship("Account", back_populates="debtor", order_by="Account.id")
 
 
 class ContactPoint(Base):
@@ -83,7 +84,7 @@ class Account(Base):
     created_at = _created()
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
     creditor = relationship("Creditor")
-    debtor = relationship("Debtor")
+    debtor = relationship("Debtor", back_populates="accounts")
     plans = relationship("Plan", order_by="Plan.id")
     settlements = relationship("Settlement", order_by="Settlement.id")
     promises = relationship("Promise", order_by="Promise.id")
@@ -176,6 +177,20 @@ class Handoff(Base):
     assigned_to = Column(String(100), nullable=True)
     created_at = _created()
     closed_at = Column(DateTime(timezone=True), nullable=True)
+
+
+class PhoneConversation(Base):
+    """The conversation id of each phone number that texts us.
+
+    Ids are random, not the number: the REST and web channels let clients name their conversation,
+    and must not be able to name an SMS debtor's (and so read a conversation verified by phone).
+    """
+
+    __tablename__ = "phone_conversations"
+    id = Column(Integer, primary_key=True)
+    phone = Column(String(32), nullable=False, unique=True)
+    conversation_id = Column(String(64), nullable=False, unique=True)
+    created_at = _created()
 
 
 class AuditEvent(Base):

@@ -1,0 +1,1 @@
+"""SMS by Twilio: the outbound gateway, and a local stand-in for Twilio used in development and tests."""

@@ -22,3 +22,8 @@ def agency_name() -> str:
 
 def agency_phone() -> str:
     return os.environ.get("AGENCY_PHONE", "1-800-555-0142")
+
+
+def webchat_url() -> str:
+    """The public address of the web chat page, which reminder texts link to."""
+    return os.environ.get("WEBCHAT_URL", "").strip() or "http://localhost:8080/"

@@ -10,7 +10,7 @@ from bot.domain.accounts import AccountStatus
 from bot.domain.cases import case_number_in, collection_status, contact_details_in, dispute_reason_in
 from bot.domain.negotiation import NotAuthorised, authorise, nearest_plan
 from bot.domain.policy import PolicyError, parse_policy
-from bot.services import accounts, agreements, audit, cases, handoffs, imports
+from bot.services import accounts, agreements, audit, cases, handoffs, imports, sms
 from bot.services.contact import CALL_ATTEMPTED, outbound_verdict
 from bot.storage.db import unit_of_work
 from tests.conftest import run_cli
@@ -206,3 +206,21 @@ def test_a_hardship_override_may_not_be_harsher_than_the_tier():
     raw["tiers"]["bot"]["hardship"] = {"max_discount_pct": 90}
     with pytest.raises(PolicyError, match="may set"):
         parse_policy(raw)
+
+
+def test_an_sms_opt_out_covers_the_number_on_every_record(demo):
+    jordans = "+15551230001"
+    cases.add_contact_points("ACC-1002", [("phone", jordans)], "c1")  # Sam gave Jordan's number too
+    noon_chicago = datetime(2026, 11, 23, 18, tzinfo=timezone.utc)
+    assert sms.set_opt_out(jordans, True, "c1") == 2
+    with unit_of_work() as session:
+        for ref in ("ACC-1001", "ACC-1002"):
+            verdict = outbound_verdict(session, accounts.get(session, ref), "sms", jordans, noon_chicago)
+            assert not verdict.allowed and verdict.reason == "opted out of sms"
+    assert sms.is_opted_out(jordans)
+    assert sms.set_opt_out(jordans, False, "c1") == 2
+    with unit_of_work() as session:
+        assert outbound_verdict(session, accounts.get(session, "ACC-1002"), "sms", jordans, noon_chicago).allowed
+    with unit_of_work() as session:
+        actions = [e.action for e in audit.events_for(session, accounts.get(session, "ACC-1002"))]
+    assert [a for a in actions if a.startswith("sms_")] == ["sms_opt_out", "sms_opt_in"]

@@ -265,6 +265,6 @@ def test_an_opt_out_covers_the_number_on_every_debtors_record(portfolio):
         plan = reminders.plan_reminders(session, DAYTIME)
     skipped = {skip.account_ref: skip.reason for skip in plan.skipped}
     assert skipped["R-OPEN"] == "opted out of sms"
-    assert skipped["R-SHARED"] == "opted out of sms (on another record of this number)"
+    assert skipped["R-SHARED"] == "opted out of sms"
     assert [r.to for r in plan.reminders] == ["+15552000008"]
     assert plan.reminders[0].opt_out_notice and plan.reminders[0].local_time == "09:00 America/Chicago"

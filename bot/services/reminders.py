@@ -10,7 +10,6 @@ phone learns only who we are, that we ask the debtor to get in touch, and how; p
 """
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.config import agency_name, agency_phone
+from bot.config import agency_name, agency_phone, webchat_url
 from bot.domain.accounts import COLLECTING, AccountStatus
 from bot.domain.compliance import Verdict
 from bot.services import accounts, audit
@@ -36,15 +35,10 @@ CHANNEL = "sms"
 DEFAULT_INTERVAL = timedelta(days=7)
 MAX_LENGTH = 320  # two SMS segments
 OPT_OUT = "Reply STOP to opt out."
-DEFAULT_WEBCHAT_URL = "http://localhost:8080/"
 # Statuses with an agreement in force: the debtor is already paying, no reminder is due.
 AGREEMENT_STATUSES = COLLECTING - {AccountStatus.OPEN.value}
 # Words that would tell whoever reads the phone that this is about a debt.
 DISCLOSING = re.compile(r"\b(debts?|owe[sd]?|owing|collect\w*|arrears|overdue|balance|creditors?)\b", re.I)
-
-
-def webchat_url() -> str:
-    return os.environ.get("WEBCHAT_URL", "").strip() or DEFAULT_WEBCHAT_URL
 
 
 def chat_link(account_ref: str, base: str | None = None) -> str:

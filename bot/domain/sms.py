@@ -72,7 +72,8 @@ def split_for_sms(text: str) -> list[str]:
     room = _limit(text) - len(" (10/10)")
     parts: list[str] = []
     current = ""
-    for sentence in re.findall(r"[^\n.!?]*(?:[.!?]+|\n+|$)[ \t]*", text):
+    # Sentences end at . ! ? before a space (so "$1,234.56" is one word) or at a line break.
+    for sentence in re.findall(r"(?:[^\n.!?]|[.!?]+(?=[^\s.!?]))*(?:[.!?]+|\n+|$)[ \t]*", text):
         pieces = [sentence] if _fits(sentence.rstrip(), room) else re.findall(r"\S+\s*", sentence)
         for piece in pieces:
             while not _fits(piece.rstrip(), room):  # a "word" longer than a whole text: cut it

@@ -1,4 +1,5 @@
-"""Per-turn latency of scripted conversations (verification + balance; a full negotiation), and training time.
+"""Per-turn latency of scripted conversations (verification + balance; a full negotiation; the same by SMS
+through signed Twilio webhooks, replies sent through the twilio library to the local stand-in), and training time.
 
 Usage:
   .venv/bin/python bench/conversation_latency.py                 # starts its own stack on a scratch database
@@ -52,12 +53,36 @@ def converse(url: str, script: list[str], conversations: int) -> list[float]:
     return latencies
 
 
+def converse_by_sms(stack: Stack, script: list[str], conversations: int) -> list[float]:
+    """Webhook round trips: signature check, the turn, and every reply texted to the stand-in."""
+    from bot.sms.standin import inbound_sms, signed_headers
+
+    webhook, latencies = f"{stack.rasa_url}/webhooks/twilio/webhook", []
+    for number in range(conversations):
+        phone = f"+1555{uuid.uuid4().int % 10_000_000:07d}"  # a number not on file: reference and date of birth
+        for message in script:
+            params = inbound_sms(stack.twilio.settings, phone, message)
+            headers = signed_headers(stack.twilio.settings, webhook, params)
+            started = time.perf_counter()
+            response = requests.post(webhook, data=params, headers=headers, timeout=60)
+            latencies.append((time.perf_counter() - started) * 1000)
+            response.raise_for_status()
+        print(f"\r  conversation {number + 1}/{conversations}", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return latencies
+
+
+def report(name: str, latencies: list[float]) -> None:
+    print(f"{name}: {len(latencies)} turns; per-turn latency ms: median {statistics.median(latencies):.1f},"
+          f" p95 {percentile(latencies, 0.95):.1f}, max {max(latencies):.1f}")
+
+
 def scratch_stack(directory: Path) -> Stack:
     url = f"sqlite:///{directory / 'bench.db'}"
     env = {**os.environ, "DATABASE_URL": url}
     subprocess.run([sys.executable, "-m", "bot", "prepare"], cwd=PROJECT_ROOT, env=env, check=True,
                    capture_output=True)
-    return Stack(StackSettings(rasa_port=15105, action_port=15155, web_port=15180, database_url=url, log_dir=directory))
+    return Stack(StackSettings(rasa_port=15105, action_port=15155, web_port=15180, twilio_standin_port=15199, database_url=url, log_dir=directory))
 
 
 def time_training() -> float:
@@ -82,10 +107,11 @@ def main() -> None:
                 print(f"{name}: warming up, then {args.conversations} conversations of {len(script)} turns"
                       f" against {url}", file=sys.stderr)
                 converse(url, script, 1)
-                latencies = converse(url, script, args.conversations)
-                print(f"{name}: {len(latencies)} turns; per-turn latency ms: median"
-                      f" {statistics.median(latencies):.1f}, p95 {percentile(latencies, 0.95):.1f},"
-                      f" max {max(latencies):.1f}")
+                report(name, converse(url, script, args.conversations))
+            if running is not None:  # SMS needs the stand-in this script starts
+                script = SCRIPTS["verification + balance"]
+                print(f"SMS: {args.conversations} conversations of {len(script)} texts", file=sys.stderr)
+                report("SMS verification + balance", converse_by_sms(running, script, args.conversations))
     if args.train:
         print("training (rasa train --force)...", file=sys.stderr)
         print(f"training time s: {time_training():.0f}")

@@ -7,22 +7,27 @@ SPACY  := models/spacy_en/meta.json
 MINILM := models/minilm/tokenizer.json
 MODEL  := models/collections.tar.gz
 TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml) $(wildcard bot/language/*.py)
+SOCKETIO_JS := bot/web/node_modules/socket.io-client/dist/socket.io.min.js
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test train env db bench clean
+.PHONY: run test train env db bench clean widget browser
 
-run: $(MODEL) db
+run: $(MODEL) $(SOCKETIO_JS) db
 	$(PY) -m bot run
 
-test: $(MODEL)
+test: $(MODEL) $(SOCKETIO_JS) $(CHROMIUM)
 	$(PY) -m pytest
 
 env: $(STAMP)
+widget: $(SOCKETIO_JS)
+browser: $(CHROMIUM)
 train: $(MODEL)
 
 db: $(STAMP)
 	$(PY) -m bot prepare
 
-bench: $(MODEL)
+bench: $(MODEL) $(SOCKETIO_JS)
 	$(PY) bench/conversation_latency.py --train
 
 # Rasa 3.6 declares Python < 3.11 but runs on it: every version is pinned in the lock (see README).
@@ -43,6 +48,16 @@ $(MINILM): $(STAMP) bot/language/sentence_embeddings.py
 $(MODEL): $(STAMP) $(SPACY) $(MINILM) $(TRAINING_INPUTS)
 	$(PY) -m rasa train --force --fixed-model-name collections --out models
 	touch $@
+
+# The web chat's socket.io client, exactly as bot/web/package-lock.json pins it.
+$(SOCKETIO_JS): bot/web/package-lock.json
+	npm ci --prefix bot/web --no-audit --no-fund
+	touch $@
+
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
+$(CHROMIUM):
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
 
 clean:
 	rm -rf models/collections.tar.gz models/spacy_en models/minilm var results

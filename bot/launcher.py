@@ -70,8 +70,9 @@ class Stack:
                 "--model", str(s.model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
                 "--cors", "*",
             ],
+            # The widget runs in the debtor's browser: it needs the Rasa server's public address.
             "web": [sys.executable, "-m", "bot.web", "--host", "127.0.0.1", "--port", str(s.web_port),
-                    "--rasa-url", self.rasa_url],
+                    "--rasa-url", os.environ.get("RASA_PUBLIC_URL", "").strip() or self.rasa_url],
         }
 
     def _probes(self) -> dict[str, str]:

@@ -93,7 +93,7 @@ def test_a_settlement_within_authority_is_accepted_and_recorded(demo, db):
     reply = chat.say("1100 is what I can do")
     assert "I can accept $1,111.11" in reply  # concedes a step: 10% off
     reply = chat.say("still 1100")
-    assert "I can accept $1,100.00" in reply and "(yes or no)" in reply  # at or above its next step: accepted
+    assert "I can accept $1,100.00" in reply and "Shall I record that?" in reply  # at or above its next step: accepted
     assert "Done" in chat.say("yes please")
     [settlement] = account(db)["settlements"]
     pay_by = chicago_today() + timedelta(days=1)

@@ -1,0 +1,1 @@
+"""The web chat: the agency's page and the embeddable widget that talks to Rasa's socket.io channel."""

@@ -19,12 +19,11 @@ from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from bot.domain.inbound import linked_metadata, screen
+from bot.domain.inbound import APOLOGY, linked_metadata, screen
 
 logger = logging.getLogger(__name__)
 
 MAX_SENDER_CHARS = 128
-SORRY = "Sorry, something went wrong on our side. Please try again in a moment."
 
 
 def _bad_request(problem: str):
@@ -66,7 +65,7 @@ class ScreenedRestInput(RestInput):
                                                  metadata=linked_metadata(payload.get("metadata"))))
             except Exception:  # the caller gets an answer, the server stays up, the log has the cause
                 logger.exception("REST message from %s failed", sender)
-                return response.json([*collector.messages, {"recipient_id": sender, "text": SORRY}])
+                return response.json([*collector.messages, {"recipient_id": sender, "text": APOLOGY}])
             return response.json(collector.messages)
 
         return blueprint

@@ -26,14 +26,13 @@ from twilio.request_validator import RequestValidator
 
 from bot.config import agency_name, agency_phone
 from bot.domain import sms as texting
-from bot.domain.inbound import screen
+from bot.domain.inbound import APOLOGY, screen
 from bot.services import sms
 from bot.sms.gateway import SmsGateway, SmsSendError, TwilioSettings
 
 logger = logging.getLogger(__name__)
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-SORRY = "Sorry, something went wrong on our side. Please try again in a moment."
 
 
 def opted_out_reply() -> str:
@@ -179,7 +178,7 @@ class SmsInput(InputChannel):
                 logger.exception("a reply to %s could not be sent", phone)
             except Exception:  # the texter gets an answer, Twilio gets its 200, the log has the cause
                 logger.exception("an SMS from %s failed", phone)
-                await text_number(self.gateway, phone, SORRY)
+                await text_number(self.gateway, phone, APOLOGY)
             return response.text(EMPTY_TWIML, content_type="text/xml")
 
         return blueprint

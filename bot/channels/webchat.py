@@ -25,13 +25,12 @@ from sanic import Blueprint, response
 from socketio import AsyncServer
 
 from bot.channels import sanic_websockets  # noqa: F401 - applies the Python 3.11 fix on import
-from bot.domain.inbound import linked_metadata, screen
+from bot.domain.inbound import APOLOGY, linked_metadata, screen
 
 logger = logging.getLogger(__name__)
 
 _CONVERSATION_ID = re.compile(r"^[0-9a-f]{32}$")
 TYPING_EVENT = "bot_typing"
-SORRY = "Sorry, something went wrong on our side. Please try again in a moment."
 
 
 def conversation_id_from(requested: Any) -> str:
@@ -96,7 +95,7 @@ class WebChatInput(SocketIOInput):
                                                  input_channel=self.name(), metadata=linked_metadata(data.get("metadata"))))
             except Exception:  # the debtor gets an answer, the server stays up, the log has the cause
                 logger.exception("web chat message in conversation %s failed", conversation_id)
-                await sio.emit(self.bot_message_evt, {"text": SORRY}, room=conversation_id, namespace=namespace)
+                await sio.emit(self.bot_message_evt, {"text": APOLOGY}, room=conversation_id, namespace=namespace)
             finally:
                 await sio.emit(TYPING_EVENT, {"typing": False}, room=conversation_id, namespace=namespace)
 

@@ -13,6 +13,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200e\u200f\u202a-\u202e
 
 TOO_LONG_REPLY = f"Sorry, that message is too long for me. Please keep it under {MAX_MESSAGE_CHARS:,} characters."
 EMPTY_REPLY = "I didn't get any text there. Please type your message."
+# What a channel says when the assistant failed on a message, rather than leave the person with silence.
+APOLOGY = "Sorry, something went wrong on our side. Please try again in a moment."
 
 
 _ACCOUNT_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-_/.]{0,63}$")

@@ -6,6 +6,7 @@ With no Twilio account configured, development values are used and messages go t
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -17,6 +18,10 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+
+# The library logs every request's headers at INFO (a dozen lines a text); our own log says what matters.
+for _name in ("twilio.http_client", "twilio.async_http_client"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 # Development values: obviously fake, and never sent to the real Twilio (see SmsGateway._client).
 DEV_ACCOUNT_SID = "AC" + "0" * 32

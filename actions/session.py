@@ -7,6 +7,7 @@ from rasa_sdk.events import ActionExecuted, ConversationPaused, SessionStarted, 
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.config import agency_name, agency_phone
+from bot.domain.inbound import linked_metadata
 from bot.services import handoffs, identity, sms
 
 
@@ -30,10 +31,8 @@ class ActionSessionStart(Action):
 
 
 def _linked_reference(tracker: Tracker) -> str | None:
-    """The account reference of the reminder link the web chat was opened from (the channel checked its form).
+    """The account reference of the reminder link the web chat was opened from.
 
     It only saves typing: the date of birth must still match it.
     """
-    metadata = tracker.get_slot("session_started_metadata") or {}
-    reference = metadata.get("account_ref") if isinstance(metadata, dict) else None
-    return reference if isinstance(reference, str) and reference.strip() else None
+    return linked_metadata(tracker.get_slot("session_started_metadata")).get("account_ref")

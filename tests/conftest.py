@@ -6,7 +6,6 @@ default the local server); when it is not, those tests fail loudly rather than s
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -20,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from bot.config import PROJECT_ROOT
 from bot.launcher import MODEL, Stack, StackSettings
+from bot.sms.standin import free_port
 from bot.storage import migrate
 from bot.storage.db import engine_for
 from bot.storage.orm import Base
@@ -87,12 +87,6 @@ def write(path: Path, content: str) -> Path:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def stack(database_url) -> Iterator[Stack]:
     """The real action server, Rasa server and web page server on this backend's database, on free ports."""
@@ -100,8 +94,8 @@ def stack(database_url) -> Iterator[Stack]:
         pytest.fail(f"no trained model at {MODEL}: `make test` trains it first")
     backend = make_url(database_url).get_backend_name()
     settings = StackSettings(
-        rasa_port=_free_port(), action_port=_free_port(), web_port=_free_port(), token="test-token",
-        database_url=database_url, log_dir=ARTEFACTS / f"logs-{backend}", twilio_standin_port=_free_port(),
+        rasa_port=free_port(), action_port=free_port(), web_port=free_port(), token="test-token",
+        database_url=database_url, log_dir=ARTEFACTS / f"logs-{backend}", twilio_standin_port=free_port(),
     )
     with Stack(settings) as running:
         yield running

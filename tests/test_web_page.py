@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -13,18 +12,13 @@ import pytest
 import requests
 
 from bot.config import PROJECT_ROOT
+from bot.sms.standin import free_port
 from bot.web.server import SOCKETIO_JS, STATIC
 
 RASA_URL = "http://127.0.0.1:5999"
 # Everything HTML would read as markup, so the page shows it escaped or fails the test.
 AGENCY = 'Smith & <b>Sons</b> "Recovery" <script>alert(1)</script>'
 PHONE = "1-800-555-0199"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
@@ -36,7 +30,7 @@ def _start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
 
 @pytest.fixture(scope="module")
 def web() -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     process = _start("--host", "127.0.0.1", "--port", str(port), "--rasa-url", RASA_URL,
                      env={"AGENCY_NAME": AGENCY, "AGENCY_PHONE": PHONE})
     url = f"http://127.0.0.1:{port}"
@@ -125,6 +119,6 @@ def test_unknown_paths_are_not_found(web, path):
 
 
 def test_a_rasa_url_that_is_not_http_is_refused():
-    process = _start("--port", str(_free_port()), "--rasa-url", "javascript:alert(1)")
+    process = _start("--port", str(free_port()), "--rasa-url", "javascript:alert(1)")
     output, _ = process.communicate(timeout=30)
     assert process.returncode == 2 and "http(s) URL" in output

@@ -58,21 +58,31 @@ async def text_number(gateway: SmsGateway, phone: str, text: str) -> None:
         await gateway.send_async(phone, part)
 
 
+class _Recent(OrderedDict):
+    """The most recent entries only: what a long-running server keeps in memory without growing."""
+
+    def __init__(self, size: int = 10_000):
+        super().__init__()
+        self.size = size
+
+    def remember(self, key: str, value: Any = None) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+
+
 class _RecentChoices:
     """The numbered choices last offered in each conversation, so that a reply of "2" means the second.
 
     Kept in memory: after a restart a bare number is simply read as text.
     """
 
-    def __init__(self, size: int = 10_000):
-        self._offers: OrderedDict[str, list[str]] = OrderedDict()
-        self._size = size
+    def __init__(self):
+        self._offers = _Recent()
 
     def offer(self, conversation_id: str, payloads: list[str]) -> None:
-        self._offers[conversation_id] = payloads
-        self._offers.move_to_end(conversation_id)
-        while len(self._offers) > self._size:
-            self._offers.popitem(last=False)
+        self._offers.remember(conversation_id, payloads)
 
     def resolve(self, conversation_id: str, reply: str) -> str:
         payload = texting.chosen_payload(reply, self._offers.pop(conversation_id, []))
@@ -86,12 +96,13 @@ class SmsOutput(OutputChannel):
     def name(cls) -> str:
         return "twilio"
 
-    def __init__(self, gateway: SmsGateway, choices: _RecentChoices):
+    def __init__(self, gateway: SmsGateway, choices: _RecentChoices, phone: str | None = None):
         self.gateway = gateway
         self.choices = choices
+        self.phone = phone  # known when answering a text; otherwise looked up from the conversation
 
     async def _text(self, conversation_id: str, text: str) -> None:
-        phone = sms.phone_of(conversation_id)
+        phone = self.phone or sms.phone_of(conversation_id)
         if phone is None:
             logger.warning("conversation %s is not an SMS conversation: nothing texted", conversation_id)
             return
@@ -135,7 +146,7 @@ class SmsInput(InputChannel):
         self.validator = RequestValidator(settings.auth_token)
         self.gateway = SmsGateway(settings)
         self.choices = _RecentChoices()
-        self._seen: OrderedDict[str, None] = OrderedDict()  # MessageSids handled: a redelivery is not a new text
+        self._seen = _Recent()  # MessageSids handled: a redelivery is not a new text
 
     def get_output_channel(self) -> OutputChannel:
         return SmsOutput(self.gateway, self.choices)
@@ -149,9 +160,7 @@ class SmsInput(InputChannel):
             return False
         if message_sid in self._seen:
             return True
-        self._seen[message_sid] = None
-        if len(self._seen) > 10_000:
-            self._seen.popitem(last=False)
+        self._seen.remember(message_sid)
         return False
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -205,5 +214,5 @@ class SmsInput(InputChannel):
             await text_number(self.gateway, phone, screened.rejection)
             return
         text = self.choices.resolve(conversation_id, screened.text)
-        await on_new_message(UserMessage(text, self.get_output_channel(), conversation_id,
+        await on_new_message(UserMessage(text, SmsOutput(self.gateway, self.choices, phone), conversation_id,
                                          input_channel=self.name()))

@@ -34,7 +34,7 @@ _GSM7 = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
     "¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
-_GSM7_EXTENDED = frozenset("^{}\\[~]|€")  # two septets each
+_GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")  # two septets each
 SINGLE_SMS_GSM7, SINGLE_SMS_UCS2 = 160, 70
 MAX_PARTS = 6  # a longer reply is shortened: nobody reads a dozen texts
 _ELLIPSIS = "..."

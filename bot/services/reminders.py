@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,7 @@ from bot.domain.compliance import Verdict
 from bot.services import accounts, audit
 from bot.services.contact import outbound_verdict
 from bot.sms.gateway import SmsGateway, SmsSendError
-from bot.storage.db import unit_of_work
+from bot.storage.db import as_utc, unit_of_work
 from bot.storage.orm import Account, AuditEvent
 
 REMINDER_SENT = "reminder_sent"
@@ -101,10 +101,6 @@ class ReminderPlan:
         return sum(len(r.account_refs) for r in self.reminders)
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # SQLite drops the zone
-
-
 def _last_reminders(session: Session, account_ids: list[int] | None = None) -> dict[int, datetime]:
     """When each account was last reminded: the run's `sent_at` (its clock), else when it was recorded."""
     last: dict[int, datetime] = {}
@@ -114,7 +110,7 @@ def _last_reminders(session: Session, account_ids: list[int] | None = None) -> d
         query = query.where(AuditEvent.account_id.in_(account_ids))
     for account_id, occurred_at, details in session.execute(query):
         sent_at = (details or {}).get("sent_at")
-        moment = _aware(datetime.fromisoformat(sent_at) if sent_at else occurred_at)
+        moment = as_utc(datetime.fromisoformat(sent_at) if sent_at else occurred_at)
         if account_id not in last or moment > last[account_id]:
             last[account_id] = moment
     return last

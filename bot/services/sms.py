@@ -47,9 +47,14 @@ def accounts_on(session: Session, phone: str) -> list[Account]:
             for account in point.debtor.accounts]
 
 
+def number_opted_out(session: Session, phone: str) -> bool:
+    """Whether the number texted STOP: it covers the number on any debtor's record (SPEC 7)."""
+    return any(point.sms_opt_out for point in _points(session, phone))
+
+
 def is_opted_out(phone: str) -> bool:
     with unit_of_work() as session:
-        return any(point.sms_opt_out for point in _points(session, phone))
+        return number_opted_out(session, phone)
 
 
 def set_opt_out(phone: str, opted_out: bool, conversation_id: str | None) -> int:

@@ -31,23 +31,19 @@ from aiohttp import BasicAuth, web
 from twilio.request_validator import RequestValidator
 
 from bot.config import PROJECT_ROOT
+from bot.domain.sms import SINGLE_SMS_GSM7, SINGLE_SMS_UCS2, is_gsm7, sms_length
 from bot.sms.gateway import E164, SmsConfigError, TwilioSettings
 
 API_VERSION = "2010-04-01"
 MAX_BODY = 1600  # Twilio's limit for one (concatenated) message
-GSM_BASIC = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
-                "¿abcdefghijklmnopqrstuvwxyzäöñüà")
-GSM_EXTENDED = set("^{}\\[~]|€\f")  # two septets each
 
 
 # ---- the API side -------------------------------------------------------------------------------
 
 def segments(body: str) -> int:
     """How many SMS segments Twilio would bill: GSM-7 160/153 characters, otherwise UCS-2 70/67."""
-    if all(c in GSM_BASIC or c in GSM_EXTENDED for c in body):
-        units, single, multi = sum(2 if c in GSM_EXTENDED else 1 for c in body), 160, 153
-    else:
-        units, single, multi = len(body.encode("utf-16-le")) // 2, 70, 67
+    single, multi = (SINGLE_SMS_GSM7, 153) if is_gsm7(body) else (SINGLE_SMS_UCS2, 67)
+    units = sms_length(body)
     return 1 if units <= single else -(-units // multi)
 
 

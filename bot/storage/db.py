@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from functools import lru_cache
 
 from sqlalchemy import create_engine, event
@@ -14,6 +15,11 @@ from bot.config import database_url
 
 def _is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored time, zone-aware: SQLite hands times back without their zone, and they are all UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 @lru_cache(maxsize=None)

@@ -168,8 +168,8 @@ def test_outbound_contact_follows_the_rules_and_the_account(demo):
         late = outbound_verdict(session, account, "sms", phone, datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc))
         assert not late.allowed and "21:00" in late.reason  # 21:00 in Chicago
         assert not outbound_verdict(session, account, "sms", "+19999999999", noon_chicago).allowed
-        for hours in range(7):
-            audit.record(session, CALL_ATTEMPTED, account=account)
+        for hours in range(7):  # seven attempts in the hours before "now", on the test's clock
+            audit.record(session, CALL_ATTEMPTED, account=account, at=noon_chicago - timedelta(hours=hours))
         session.flush()
         verdict = outbound_verdict(session, account, "call", phone, noon_chicago + timedelta(hours=1))
         assert not verdict.allowed and "7 call attempts" in verdict.reason  # the 8th is refused

@@ -204,3 +204,56 @@ class AuditEvent(Base):
     account_id = Column(ForeignKey("accounts.id"), nullable=True, index=True)
     conversation_id = Column(String(200), nullable=True, index=True)
     details = Column(JSON, nullable=False, default=dict)
+
+
+class VerificationAttempt(Base):
+    """Every answer to a verification question, kept across conversations and channels.
+
+    Failures are counted per account reference (as given, normalised, whether on file or not, so a lock
+    says nothing about which references exist) and per client (an IP address or a phone number).
+    """
+
+    __tablename__ = "verification_attempts"
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(64), nullable=True, index=True)
+    client = Column(String(200), nullable=True, index=True)
+    channel = Column(String(16), nullable=True)
+    conversation_id = Column(String(200), nullable=True)
+    succeeded = Column(Boolean, nullable=False)
+    attempted_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+
+
+class SmsConsent(Base):
+    """SMS consent of one phone number (E.164), whether or not the number is on file yet (SPEC 2.9)."""
+
+    __tablename__ = "sms_consents"
+    phone = Column(String(32), primary_key=True)
+    opted_out = Column(Boolean, nullable=False)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class InboundMessage(Base):
+    """Provider message ids already handled (Twilio's MessageSid): a redelivered webhook is handled once."""
+
+    __tablename__ = "inbound_messages"
+    message_id = Column(String(64), primary_key=True)
+    received_at = _created()
+
+
+class OfferedChoices(Base):
+    """The button payloads last offered in a conversation: the only `/...` texts passed on as commands."""
+
+    __tablename__ = "offered_choices"
+    conversation_id = Column(String(200), primary_key=True)
+    payloads = Column(JSON, nullable=False, default=list)
+    offered_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class RunLock(Base):
+    """A named lock for a batch run (reminders) on SQLite; PostgreSQL uses an advisory lock instead."""
+
+    __tablename__ = "run_locks"
+    name = Column(String(64), primary_key=True)
+    holder = Column(String(200), nullable=False)
+    acquired_at = _created()
+    expires_at = Column(DateTime(timezone=True), nullable=False)

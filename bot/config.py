@@ -4,6 +4,9 @@ from __future__ import annotations
 import json
 import os
 import secrets as _secrets
+import sys
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -11,12 +14,15 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def database_url() -> str:
-    """DATABASE_URL, or a SQLite file under var/ in the project."""
+    """DATABASE_URL, or a SQLite file under var/ in the project (var/ is 0700: it holds personal data)."""
     url = os.environ.get("DATABASE_URL", "").strip()
     if url:
         return url
-    (PROJECT_ROOT / "var").mkdir(exist_ok=True)
-    return f"sqlite:///{PROJECT_ROOT / 'var' / 'collections.db'}"
+    var = PROJECT_ROOT / "var"
+    var.mkdir(mode=0o700, exist_ok=True)
+    if var.stat().st_mode & 0o077:
+        var.chmod(0o700)  # a checkout made before this rule
+    return f"sqlite:///{var / 'collections.db'}"
 
 
 def agency_name() -> str:
@@ -40,6 +46,10 @@ SECRET_NAMES = ("RASA_TOKEN", "ACTION_SERVER_TOKEN", "TWILIO_AUTH_TOKEN", "CONSO
                 "REST_CHANNEL_TOKEN")
 # Values that were ever built in or published: never acceptable in production.
 KNOWN_DEFAULTS = frozenset({"dev-token-change-me", "dev-twilio-auth-token", "test-token", "changeme", "secret"})
+# RASA_TOKEN is the HS256 key of the HTTP API's tokens: RFC 7518 wants at least 256 bits. Others: 16 characters.
+MIN_SECRET_LENGTH = {"RASA_TOKEN": 32}
+# Not secrets, but production has no development value for them: its texts come from a real Twilio account.
+DEVELOPMENT_SETTINGS = {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_FROM_NUMBER": "+15550000000"}
 
 
 class ConfigError(RuntimeError):
@@ -65,21 +75,50 @@ def secret(name: str) -> str:
     value = os.environ.get(name, "").strip()
     if value:
         return value
+    return development_secret(name)
+
+
+def development_secret(name: str) -> str:
+    """The value generated for this checkout, whatever the environment says (the Twilio stand-in's token)."""
+    if name not in SECRET_NAMES:
+        raise KeyError(name)
     if is_production():
         raise ConfigError(f"{name} is not set (BOT_ENV=production takes secrets only from the environment)")
     return _development_secrets()[name]
 
 
-def production_problems() -> list[str]:
-    """What stops production from starting: each missing or default secret, by variable name."""
+def production_problems(names: Iterable[str] | None = None) -> list[str]:
+    """What stops production from starting, by variable name: each missing or default secret, and the Twilio
+    account and number (production has no stand-in). `names` limits the check to what one server needs."""
     problems = []
-    for name in SECRET_NAMES:
+    for name in (SECRET_NAMES + tuple(DEVELOPMENT_SETTINGS)) if names is None else names:
         value = os.environ.get(name, "").strip()
         if not value:
             problems.append(f"{name} is not set")
-        elif value in KNOWN_DEFAULTS or len(value) < 16:
-            problems.append(f"{name} is a default or too short (at least 16 characters)")
+        elif name in DEVELOPMENT_SETTINGS:
+            if value == DEVELOPMENT_SETTINGS[name]:
+                problems.append(f"{name} is the development value {value}")
+        elif value in KNOWN_DEFAULTS or len(value) < MIN_SECRET_LENGTH.get(name, 16):
+            problems.append(f"{name} is a default or too short (at least {MIN_SECRET_LENGTH.get(name, 16)}"
+                            " characters)")
     return problems
+
+
+def refuse_unsafe_production(names: Iterable[str] | None = None, program: str = "python -m bot run") -> None:
+    """Exit with status 2, naming each offending variable, when BOT_ENV=production and a setting is unsafe.
+
+    Called first thing by every server entry point, before anything listens.
+    """
+    try:
+        problems = production_problems(names) if is_production() else []
+    except ConfigError as error:  # BOT_ENV itself is wrong: neither mode is safe to assume
+        print(f"{program}: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if problems:
+        print(f"{program}: refusing to start with BOT_ENV=production:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        raise SystemExit(2)
 
 
 def _development_secrets() -> dict[str, str]:
@@ -115,3 +154,28 @@ def webchat_origins() -> list[str]:
         if page.hostname == a:
             origins.append(f"{page.scheme}://{page.netloc.replace(a, b)}")
     return origins
+
+
+# --- The Rasa HTTP API's credentials (internal: operators, tests, the launcher's health probe) ---------------
+
+RASA_API_TOKEN_MINUTES = 15
+
+
+def rasa_api_token(minutes: float = RASA_API_TOKEN_MINUTES, *, key: str | None = None,
+                   now: datetime | None = None) -> str:
+    """A short-lived Bearer token for the Rasa HTTP API: a JWT (HS256) signed with RASA_TOKEN, role admin.
+
+    The Rasa server checks it with `jwt_secret` (bot.rasa_server) and takes no token in a URL, so the secret
+    itself never travels and never lands in an access log or a process list.
+    """
+    import jwt  # PyJWT, installed with Rasa; imported here so that reading settings stays light
+
+    issued = now or datetime.now(timezone.utc)
+    payload = {"user": {"username": "operator", "role": "admin"},
+               "exp": int((issued + timedelta(minutes=minutes)).timestamp())}
+    return jwt.encode(payload, key or secret("RASA_TOKEN"), algorithm="HS256")
+
+
+def rasa_api_headers(key: str | None = None) -> dict[str, str]:
+    """The Authorization header every caller of the Rasa HTTP API sends (`key`: the RASA_TOKEN to sign with)."""
+    return {"Authorization": f"Bearer {rasa_api_token(key=key)}"}

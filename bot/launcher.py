@@ -2,6 +2,11 @@
 
 With no Twilio account configured (development), a local stand-in for Twilio's API takes the
 assistant's outgoing texts, so SMS can be tried with `python -m bot sms` (see the README).
+
+The servers listen on 127.0.0.1 (ACTION_HOST, RASA_HOST change it) and get their secrets in their
+environment, never on their command line, where any local user could read them. With BOT_ENV=production
+nothing starts while a secret is missing or a default (bot.config.production_problems), and the Twilio
+stand-in never starts.
 """
 from __future__ import annotations
 
@@ -14,11 +19,11 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.config import PROJECT_ROOT, database_url
+from bot.config import (PROJECT_ROOT, ConfigError, database_url, is_production, rasa_api_headers,
+                        refuse_unsafe_production, secret)
 from bot.sms.standin import StandIn
 
 MODEL = PROJECT_ROOT / "models" / "collections.tar.gz"
-DEFAULT_TOKEN = "dev-token-change-me"
 
 
 @dataclass
@@ -26,7 +31,10 @@ class StackSettings:
     rasa_port: int = int(os.environ.get("RASA_PORT", "5005"))
     action_port: int = int(os.environ.get("ACTION_PORT", "5055"))
     web_port: int = int(os.environ.get("WEB_PORT", "8080"))
-    token: str = os.environ.get("RASA_TOKEN", DEFAULT_TOKEN)
+    # The Rasa HTTP API's signing key and the action server's shared secret (bot.config.secret: the
+    # environment, or in development this checkout's generated values).
+    token: str = field(default_factory=lambda: secret("RASA_TOKEN"))
+    action_token: str = field(default_factory=lambda: secret("ACTION_SERVER_TOKEN"))
     database_url: str = field(default_factory=database_url)
     model: Path = MODEL
     log_dir: Path | None = None  # None: children write to this terminal
@@ -34,14 +42,18 @@ class StackSettings:
     twilio_standin_port: int | None = None
 
     def environment(self) -> dict[str, str]:
-        # endpoints.yml reads ACTION_PORT and DATABASE_URL (Rasa's tracker store shares our database).
+        # endpoints.yml reads ACTION_PORT, ACTION_SERVER_TOKEN and DATABASE_URL (Rasa's tracker store shares our
+        # database); bot.rasa_server and actions read their secrets here: the environment, not argv.
         return {
             **os.environ,
             "DATABASE_URL": self.database_url,
             "ACTION_PORT": str(self.action_port),
+            "RASA_TOKEN": self.token,
+            "ACTION_SERVER_TOKEN": self.action_token,
             "PYTHONPATH": str(PROJECT_ROOT),
             "TF_CPP_MIN_LOG_LEVEL": "2",
-            "WEBCHAT_URL": f"http://127.0.0.1:{self.web_port}/",
+            # The page's public address when configured (reminder links, the chat's allowed origin), else this one.
+            "WEBCHAT_URL": os.environ.get("WEBCHAT_URL", "").strip() or f"http://127.0.0.1:{self.web_port}/",
         }
 
 
@@ -64,22 +76,23 @@ class Stack:
     def _commands(self) -> dict[str, list[str]]:
         s = self.settings
         return {
-            "actions": [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", str(s.action_port)],
-            "rasa": [
-                sys.executable, "-m", "rasa", "run", "--enable-api", "--auth-token", s.token, "-p", str(s.rasa_port),
-                "--model", str(s.model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-                "--cors", "*",
-            ],
+            "actions": [sys.executable, "-m", "actions", "--port", str(s.action_port)],
+            "rasa": [sys.executable, "-m", "bot.rasa_server", "--port", str(s.rasa_port), "--model", str(s.model),
+                     "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
             # The widget runs in the debtor's browser: it needs the Rasa server's public address.
             "web": [sys.executable, "-m", "bot.web", "--host", "127.0.0.1", "--port", str(s.web_port),
                     "--rasa-url", os.environ.get("RASA_PUBLIC_URL", "").strip() or self.rasa_url],
         }
 
-    def _probes(self) -> dict[str, str]:
+    def api_headers(self) -> dict[str, str]:
+        """The Authorization header for this stack's Rasa HTTP API (a fresh short-lived token)."""
+        return rasa_api_headers(self.settings.token)
+
+    def _probes(self) -> dict[str, urllib.request.Request]:
         return {
-            "actions": f"http://127.0.0.1:{self.settings.action_port}/health",
-            "rasa": f"{self.rasa_url}/status?token={self.settings.token}",
-            "web": f"{self.web_url}/healthz",
+            "actions": urllib.request.Request(f"http://127.0.0.1:{self.settings.action_port}/health"),
+            "rasa": urllib.request.Request(f"{self.rasa_url}/status", headers=self.api_headers()),
+            "web": urllib.request.Request(f"{self.web_url}/healthz"),
         }
 
     def _spawn(self, name: str) -> None:
@@ -97,6 +110,8 @@ class Stack:
         if not self.settings.model.exists():
             raise RuntimeError(f"no trained model at {self.settings.model}: run `make train`")
         if self.settings.twilio_standin_port:
+            if is_production():
+                raise ConfigError("the Twilio stand-in never runs with BOT_ENV=production")
             self.twilio = StandIn(port=self.settings.twilio_standin_port).start()
         for name in self._commands():
             self._spawn(name)
@@ -126,7 +141,7 @@ class Stack:
                     pass
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise TimeoutError(f"{probe} did not answer within {timeout:.0f} s")
+                    raise TimeoutError(f"{probe.full_url} did not answer within {timeout:.0f} s")
                 time.sleep(0.5)
 
     @staticmethod
@@ -165,12 +180,15 @@ def main() -> int:
     # Ctrl-C and a plain `kill` both stop everything, even when started from a non-interactive shell.
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
-    development = not os.environ.get("TWILIO_ACCOUNT_SID")
+    refuse_unsafe_production()  # exit 2, naming each variable, before anything starts
+    development = not is_production() and not os.environ.get("TWILIO_ACCOUNT_SID")
     stack = Stack(StackSettings(
         twilio_standin_port=int(os.environ.get("TWILIO_STANDIN_PORT", "5099")) if development else None))
     print("starting the action server, the Rasa server and the web page (the model takes a little while to load)...")
     stack.start()
     print(f"ready: web chat at {stack.web_url}/ ; REST channel at {stack.rasa_url}/webhooks/rest/webhook")
+    print(f"HTTP API (internal, token in a header): curl -H \"Authorization: Bearer $(.venv/bin/python -m bot"
+          f" api-token)\" {stack.rasa_url}/status")
     if stack.twilio:
         print(f"SMS: no Twilio account configured, texts go to the stand-in at {stack.twilio.url};"
               " try it with `.venv/bin/python -m bot sms +15551230001`")

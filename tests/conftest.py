@@ -6,6 +6,7 @@ default the local server); when it is not, those tests fail loudly rather than s
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import uuid
@@ -93,9 +94,11 @@ def stack(database_url) -> Iterator[Stack]:
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: `make test` trains it first")
     backend = make_url(database_url).get_backend_name()
+    # Secrets of its own (not this checkout's), which the servers can only have from their environment.
     settings = StackSettings(
-        rasa_port=free_port(), action_port=free_port(), web_port=free_port(), token="test-token",
-        database_url=database_url, log_dir=ARTEFACTS / f"logs-{backend}", twilio_standin_port=free_port(),
+        rasa_port=free_port(), action_port=free_port(), web_port=free_port(), token=secrets.token_urlsafe(32),
+        action_token=secrets.token_urlsafe(32), database_url=database_url, log_dir=ARTEFACTS / f"logs-{backend}",
+        twilio_standin_port=free_port(),
     )
     with Stack(settings) as running:
         yield running

@@ -31,7 +31,7 @@ def test_holdout_covers_every_intent_of_the_spec():
 def test_unseen_utterances_are_understood(stack):
     pairs, misses = [], []
     for text, expected in holdout():
-        response = requests.post(f"{stack.rasa_url}/model/parse", params={"token": stack.settings.token},
+        response = requests.post(f"{stack.rasa_url}/model/parse", headers=stack.api_headers(),
                                  json={"text": text}, timeout=30)
         assert response.status_code == 200
         got = response.json()["intent"]["name"]

@@ -13,8 +13,9 @@ from urllib.parse import parse_qsl
 import pytest
 from twilio.request_validator import RequestValidator
 
-from bot.sms.gateway import (DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, DEV_FROM_NUMBER, DEV_STANDIN_URL, SmsConfigError,
-                             SmsGateway, SmsSendError, TwilioSettings)
+from bot.config import development_secret
+from bot.sms.gateway import (DEV_ACCOUNT_SID, DEV_FROM_NUMBER, DEV_STANDIN_URL, SmsConfigError, SmsGateway,
+                             SmsSendError, TwilioSettings)
 from bot.sms.standin import StandIn, free_port, inbound_sms, segments, signed_headers, simulate_phone
 
 JORDAN = "+15551230001"
@@ -111,7 +112,8 @@ def test_the_standin_refuses_another_from_number_and_an_unsubscribed_recipient(s
 
 
 def test_an_unreachable_api_is_a_send_error_too():
-    settings = TwilioSettings(DEV_ACCOUNT_SID, DEV_AUTH_TOKEN, DEV_FROM_NUMBER, f"http://127.0.0.1:{free_port()}")
+    settings = TwilioSettings(DEV_ACCOUNT_SID, development_secret("TWILIO_AUTH_TOKEN"), DEV_FROM_NUMBER,
+                              f"http://127.0.0.1:{free_port()}")
     with pytest.raises(SmsSendError, match="could not reach") as refused:
         SmsGateway(settings, timeout=5).send(JORDAN, "hi")
     assert refused.value.code is None
@@ -124,6 +126,7 @@ def test_settings_come_from_the_environment_with_marked_development_values():
     assert development.is_development
     assert (development.account_sid, development.from_number, development.api_base_url) == (
         DEV_ACCOUNT_SID, DEV_FROM_NUMBER, DEV_STANDIN_URL)
+    assert development.auth_token == development_secret("TWILIO_AUTH_TOKEN")  # this checkout's, not a constant
     assert TwilioSettings.from_env({"TWILIO_STANDIN_PORT": "6001"}).api_base_url == "http://127.0.0.1:6001"
     real = TwilioSettings.from_env({"TWILIO_ACCOUNT_SID": "AC" + "ab" * 16, "TWILIO_AUTH_TOKEN": "secret",
                                     "TWILIO_FROM_NUMBER": "+15550001111"})

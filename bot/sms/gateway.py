@@ -1,7 +1,10 @@
 """Outbound SMS through Twilio's Messages API, on the real `twilio` library.
 
 With no Twilio account configured, development values are used and messages go to the local stand-in
-(`bot.sms.standin`) instead of Twilio, so `make run` and the tests never need a Twilio account.
+(`bot.sms.standin`) instead of Twilio, so `make run` and the tests never need a Twilio account. The
+development auth token is this checkout's generated secret (bot.config), never a published constant: it
+is what signs the SMS webhook, so a known value would let anyone text in as any number. Production
+(BOT_ENV=production) has no development values at all.
 """
 from __future__ import annotations
 
@@ -19,14 +22,16 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from bot.config import DEVELOPMENT_SETTINGS, ConfigError, development_secret, is_production
+
 # The library logs every request's headers at INFO (a dozen lines a text); our own log says what matters.
 for _name in ("twilio.http_client", "twilio.async_http_client"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
-# Development values: obviously fake, and never sent to the real Twilio (see SmsGateway._client).
-DEV_ACCOUNT_SID = "AC" + "0" * 32
-DEV_AUTH_TOKEN = "dev-twilio-auth-token"
-DEV_FROM_NUMBER = "+15550000000"
+# Development values: obviously fake, and never sent to the real Twilio (see SmsGateway._client). The auth
+# token has no constant: it is bot.config.development_secret("TWILIO_AUTH_TOKEN"), random per checkout.
+DEV_ACCOUNT_SID = DEVELOPMENT_SETTINGS["TWILIO_ACCOUNT_SID"]
+DEV_FROM_NUMBER = DEVELOPMENT_SETTINGS["TWILIO_FROM_NUMBER"]
 DEV_STANDIN_PORT = 5099
 DEV_STANDIN_URL = f"http://127.0.0.1:{DEV_STANDIN_PORT}"
 TWILIO_API_URL = "https://api.twilio.com"
@@ -60,7 +65,7 @@ class TwilioSettings:
 
     @property
     def is_development(self) -> bool:
-        return self.account_sid == DEV_ACCOUNT_SID and self.auth_token == DEV_AUTH_TOKEN
+        return self.account_sid == DEV_ACCOUNT_SID
 
     @property
     def base_url(self) -> str:
@@ -70,8 +75,9 @@ class TwilioSettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "TwilioSettings":
         """TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER, TWILIO_API_BASE_URL.
 
-        Without a sid and token: the development values, talking to the stand-in on 127.0.0.1 at
-        TWILIO_STANDIN_PORT (default 5099, where `make run` starts it) unless TWILIO_API_BASE_URL says otherwise.
+        Without a sid and token: the development values (the token generated for this checkout), talking to
+        the stand-in on 127.0.0.1 at TWILIO_STANDIN_PORT (default 5099, where `make run` starts it) unless
+        TWILIO_API_BASE_URL says otherwise. With BOT_ENV=production all three must be set.
         """
         env = os.environ if environ is None else environ
         value = lambda name: env.get(name, "").strip()  # noqa: E731
@@ -79,9 +85,16 @@ class TwilioSettings:
         if bool(sid) != bool(token):
             raise SmsConfigError("set both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or neither (development)")
         development = not sid
+        try:
+            production = is_production()
+        except ConfigError as error:
+            raise SmsConfigError(str(error)) from None
+        if production and (development or not value("TWILIO_FROM_NUMBER")):
+            raise SmsConfigError("BOT_ENV=production: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER"
+                                 " (production has no Twilio stand-in)")
         settings = cls(
             account_sid=sid or DEV_ACCOUNT_SID,
-            auth_token=token or DEV_AUTH_TOKEN,
+            auth_token=token or development_secret("TWILIO_AUTH_TOKEN"),
             from_number=value("TWILIO_FROM_NUMBER") or DEV_FROM_NUMBER,
             api_base_url=base or (f"http://127.0.0.1:{value('TWILIO_STANDIN_PORT') or DEV_STANDIN_PORT}"
                                   if development else ""),

@@ -7,7 +7,10 @@
 - The phone side: `simulate_phone` posts what a person types as Twilio's signed webhook to the Rasa
   server and prints the replies that arrive at the stand-in (`python -m bot sms`).
 
-Run it with `python -m bot.sms.standin --port 5099`, or from code with `StandIn` (a subprocess).
+Run it with `python -m bot.sms.standin --port 5099`, or from code with `StandIn` (a subprocess). It takes
+the credentials it accepts from TWILIO_* in its environment (the auth token never in argv, where `ps`
+shows it), by default this checkout's development values. Development only: it refuses to run with
+BOT_ENV=production.
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ import requests
 from aiohttp import BasicAuth, web
 from twilio.request_validator import RequestValidator
 
-from bot.config import PROJECT_ROOT
+from bot.config import PROJECT_ROOT, ConfigError, is_production
 from bot.domain.sms import SINGLE_SMS_GSM7, SINGLE_SMS_UCS2, is_gsm7, sms_length
 from bot.sms.gateway import E164, SmsConfigError, TwilioSettings
 
@@ -149,18 +152,22 @@ def make_app(config: TwilioSettings) -> web.Application:
 
 def main(argv: list[str] | None = None) -> int:
     try:
+        if is_production():
+            print("the Twilio stand-in is for development only; it never runs with BOT_ENV=production",
+                  file=sys.stderr)
+            return 2
         defaults = TwilioSettings.from_env()
-    except SmsConfigError as error:
+    except (SmsConfigError, ConfigError) as error:
         print(error, file=sys.stderr)
-        return 1
-    parser = argparse.ArgumentParser(prog="python -m bot.sms.standin", description="A local stand-in for Twilio.")
+        return 2 if isinstance(error, ConfigError) else 1
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.sms.standin", description="A local stand-in for Twilio. It accepts the credentials"
+        " in TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, by default this checkout's development ones.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5099)
-    parser.add_argument("--account-sid", default=defaults.account_sid)
-    parser.add_argument("--auth-token", default=defaults.auth_token)
     parser.add_argument("--from-number", default=defaults.from_number, help="the only From number accepted")
     args = parser.parse_args(argv)
-    config = TwilioSettings(args.account_sid, args.auth_token, args.from_number)
+    config = TwilioSettings(defaults.account_sid, defaults.auth_token, args.from_number)
     try:
         config.check()
     except SmsConfigError as error:
@@ -192,7 +199,9 @@ class StandIn:
     def __init__(self, account_sid: str | None = None, auth_token: str | None = None,
                  from_number: str | None = None, port: int | None = None, host: str = "127.0.0.1",
                  log_file: Path | None = None):
-        defaults = TwilioSettings.from_env({})  # the development values
+        if is_production():
+            raise ConfigError("the Twilio stand-in never runs with BOT_ENV=production")
+        defaults = TwilioSettings.from_env({})  # the development values (this checkout's token)
         self.port = port or free_port()
         self.host = host
         self.settings = TwilioSettings(account_sid or defaults.account_sid, auth_token or defaults.auth_token,
@@ -206,6 +215,10 @@ class StandIn:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
     def environment(self) -> dict[str, str]:
         return {"TWILIO_ACCOUNT_SID": self.settings.account_sid, "TWILIO_AUTH_TOKEN": self.settings.auth_token,
                 "TWILIO_FROM_NUMBER": self.settings.from_number, "TWILIO_API_BASE_URL": self.url}
@@ -215,10 +228,12 @@ class StandIn:
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self._output = open(self.log_file, "a+b") if self.log_file else tempfile.TemporaryFile()  # noqa: SIM115
         s = self.settings
+        # The credentials go in the environment: argv is world-readable (ps, /proc/PID/cmdline).
+        credentials = {"TWILIO_ACCOUNT_SID": s.account_sid, "TWILIO_AUTH_TOKEN": s.auth_token}
         self._process = subprocess.Popen(
             [sys.executable, "-m", "bot.sms.standin", "--host", self.host, "--port", str(self.port),
-             "--account-sid", s.account_sid, "--auth-token", s.auth_token, "--from-number", s.from_number],
-            cwd=PROJECT_ROOT, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+             "--from-number", s.from_number],
+            cwd=PROJECT_ROOT, env={**os.environ, **credentials, "PYTHONPATH": str(PROJECT_ROOT)},
             stdout=self._output, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout

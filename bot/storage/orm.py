@@ -160,7 +160,7 @@ class AccountFlag(Base):
     __tablename__ = "account_flags"
     id = Column(Integer, primary_key=True)
     account_id = Column(ForeignKey("accounts.id"), nullable=False, index=True)
-    flag = Column(String(16), nullable=False)  # cease | attorney | bankruptcy | deceased
+    flag = Column(String(32), nullable=False)  # cease | attorney | bankruptcy | deceased | deceased_reported
     details = Column(JSON, nullable=False, default=dict)
     set_at = _created()
     cleared_at = Column(DateTime(timezone=True), nullable=True)

@@ -17,11 +17,14 @@ class WireSocket:
         self.connection = connection
         self.received: list[tuple[str, Any]] = []
         self.typing = False  # what the channel's last bot_typing event said
+        self.session_id: str | None = None  # the conversation the server confirmed, and its proof
+        self.proof: str | None = None
 
     @classmethod
-    async def open(cls, rasa_url: str) -> "WireSocket":
+    async def open(cls, rasa_url: str, origin: str | None = None) -> "WireSocket":
+        """A connected socket; `origin` is the Origin header a browser page would send (none by default)."""
         url = rasa_url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
-        connection = await asyncio.wait_for(websockets.connect(url, max_size=None), 10)
+        connection = await asyncio.wait_for(websockets.connect(url, max_size=None, origin=origin), 10)
         socket = cls(connection)
         handshake = await socket._packet()
         assert handshake.startswith("0{"), handshake  # Engine.IO open
@@ -51,12 +54,17 @@ class WireSocket:
                     self.typing = bool(args[0]["typing"])
                 return self.received[-1]
 
-    async def join(self, session_id: str | None = None) -> str:
-        await self.emit("session_request", {"session_id": session_id})
+    async def join(self, session_id: Any = None, proof: Any = None) -> str:
+        """Ask for a conversation (naming one, with its proof, to rejoin it); the id the server confirmed."""
+        await self.emit("session_request", {"session_id": session_id, "session_proof": proof})
         while True:
             event, data = await self.next_event()
             if event == "session_confirm":
-                return data
+                if isinstance(data, dict):
+                    self.session_id, self.proof = data["session_id"], data["session_proof"]
+                else:  # Rasa's own channel confirms with the bare id (and no proof)
+                    self.session_id, self.proof = data, None
+                return self.session_id
 
     async def say(self, message: Any, session_id: str | None = None, metadata: dict | None = None,
                   timeout: float = 60) -> list[dict]:

@@ -233,7 +233,7 @@ def test_markup_typed_or_sent_shows_as_text(db, site, widget):
     before = widget.bot_count()
     response = requests.post(
         f"{site.rasa_url}/conversations/{conversation}/tracker/events",
-        params={"execute_side_effects": "true", "output_channel": "socketio", "token": site.settings.token},
+        params={"execute_side_effects": "true", "output_channel": "socketio"}, headers=site.api_headers(),
         json=[{"event": "bot", "text": "<b>bold</b> <img src=x onerror=alert(2)>",
                "data": {"buttons": [{"title": "<i>pick</i><img src=y onerror=alert(3)>", "payload": "/greet"}]}}],
         timeout=30,
@@ -399,11 +399,12 @@ def another_site(body: str) -> Iterator[str]:
         server.server_close()
 
 
-def test_embedded_on_another_site_without_websockets_it_chats_over_polling(db, site, widget):
+def test_embedded_on_another_site_without_websockets_it_chats_over_polling(db, site, widget, monkeypatch):
     """Another origin's page embeds the widget; websockets to Rasa fail there, as behind a proxy that refuses them.
 
     The widget is pointed at a port where nothing listens, so its websocket fails for real; the browser's
     HTTP requests to that port (the polling transport) are carried to the real Rasa server by Playwright.
+    The other site is one the operator allowed (WEBCHAT_ORIGINS): the socket refuses pages of other origins.
     """
     page = widget.page
     dead = f"http://127.0.0.1:{_closed_port()}"
@@ -413,6 +414,9 @@ def test_embedded_on_another_site_without_websockets_it_chats_over_polling(db, s
                  f'<script src="{site.web_url}/widget/widget.js" data-rasa-url="{dead}" data-title="Acme Telecom" defer>'
                  "</script>")
     with another_site(embedding) as shop:
+        shop_origin = shop.rsplit("/", 1)[0]
+        monkeypatch.setenv("WEBCHAT_ORIGINS", f"{site.web_url},{shop_origin}")
+        site.restart("rasa")  # the servers read their environment when they start
         page.goto(shop)
         widget.open()
         assert "account reference" in widget.wait_for_reply(0)

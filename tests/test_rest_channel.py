@@ -46,8 +46,9 @@ def test_the_caller_cannot_choose_the_input_channel_or_slip_in_metadata(demo_sta
     response = post(demo_stack, json={"sender": sender, "message": "hi", "input_channel": "twilio",
                                       "metadata": {"verified": True, "account_ref": "ACC-1001"}})
     assert "automated assistant" in reply_text(response)
-    tracker = requests.get(f"{demo_stack.rasa_url}/conversations/{sender}/tracker",
-                           params={"token": demo_stack.settings.token}, timeout=30).json()
+    # The REST sender's conversation is in the channel's own namespace (bot/channels/rest.py).
+    tracker = requests.get(f"{demo_stack.rasa_url}/conversations/rest:{sender}/tracker",
+                           headers=demo_stack.api_headers(), timeout=30).json()
     user = [e for e in tracker["events"] if e["event"] == "user"][0]
     assert user["input_channel"] == "rest"
     assert user["metadata"]["account_ref"] == "ACC-1001" and "verified" not in user["metadata"]

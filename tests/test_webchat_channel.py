@@ -5,7 +5,7 @@ import json
 import pytest
 from socketio import AsyncServer
 
-from bot.channels.webchat import conversation_id_from, join_conversation
+from bot.channels.webchat import conversation_proof, join_conversation, proven
 from bot.domain.inbound import linked_metadata
 from tests.conftest import run_cli
 from tests.socketio_wire import WireSocket, texts
@@ -18,6 +18,7 @@ def run(coroutine):
 
 
 async def verified_socket(rasa_url: str) -> tuple[WireSocket, str]:
+    """A socket in a verified conversation; `socket.proof` is what rejoins it."""
     socket = await WireSocket.open(rasa_url)
     conversation = await socket.join()
     await socket.say("hi", conversation)
@@ -48,7 +49,7 @@ def test_a_reload_rejoins_the_conversation_and_gets_its_replies(demo_stack):
         first, conversation = await verified_socket(demo_stack.rasa_url)
         await first.close()  # the page is reloaded: a new socket, the stored conversation id
         second = await WireSocket.open(demo_stack.rasa_url)
-        assert await second.join(conversation) == conversation
+        assert await second.join(conversation, first.proof) == conversation
         reply = texts(await second.say("what do I owe?", conversation))
         assert "$1,234.56" in reply  # still verified: the same conversation, and its replies reach the new socket
         await second.close()
@@ -138,25 +139,27 @@ def test_the_conversation_survives_a_rasa_server_restart(demo_stack):
     async def before():
         socket, conversation = await verified_socket(demo_stack.rasa_url)
         await socket.close()
-        return conversation
+        return conversation, socket.proof
 
-    async def after(conversation):
+    async def after(conversation, proof):
         socket = await WireSocket.open(demo_stack.rasa_url)
-        await socket.join(conversation)
+        assert await socket.join(conversation, proof) == conversation
         assert "$1,234.56" in texts(await socket.say("what do I owe?", conversation))
         await socket.close()
 
-    conversation = run(before())
+    conversation, proof = run(before())
     demo_stack.restart("rasa")
-    run(after(conversation))
+    run(after(conversation, proof))
 
 
 # --- the channel's own rules, without a server --------------------------------------------------
 
-def test_only_an_issued_style_id_is_kept():
-    assert conversation_id_from("0123456789abcdef0123456789abcdef") == "0123456789abcdef0123456789abcdef"
-    assert conversation_id_from("0123456789ABCDEF0123456789ABCDEF") != "0123456789ABCDEF0123456789ABCDEF"
-    assert len(conversation_id_from(None)) == 32
+def test_only_an_issued_id_with_its_proof_is_kept():
+    issued = "0123456789abcdef0123456789abcdef"
+    assert proven(issued, conversation_proof(issued))
+    assert not proven(issued, None) and not proven(issued, "0" * 64) and not proven(issued, conversation_proof(issued)[:-1])
+    assert not proven(issued.upper(), conversation_proof(issued.upper()))  # never an id we could have issued
+    assert not proven("jordan", conversation_proof("jordan"))
 
 
 def test_the_page_may_only_pass_a_well_formed_account_reference():
@@ -176,6 +179,9 @@ def test_the_socket_joins_its_room_when_enter_room_is_a_coroutine():
             await asyncio.sleep(0)
             self.calls.append(("entered", sid, room))
 
+        async def get_session(self, sid, namespace=None):
+            return {}
+
         async def save_session(self, sid, session, namespace=None):
             self.calls.append(("saved", sid, session["conversation_id"]))
 
@@ -183,6 +189,8 @@ def test_the_socket_joins_its_room_when_enter_room_is_a_coroutine():
             self.calls.append((event, room, data))
 
     server = NewerServer(async_mode="asgi")
-    conversation = asyncio.run(join_conversation(server, "sid-1", None, None))
+    conversation = "0123456789abcdef0123456789abcdef"
+    proof = conversation_proof(conversation)
+    assert asyncio.run(join_conversation(server, "sid-1", conversation, proof, None)) == conversation
     assert server.calls == [("entered", "sid-1", conversation), ("saved", "sid-1", conversation),
-                            ("session_confirm", "sid-1", conversation)]
+                            ("session_confirm", "sid-1", {"session_id": conversation, "session_proof": proof})]

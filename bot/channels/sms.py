@@ -6,15 +6,18 @@ Differences from Rasa's stock Twilio channel, each for a reason:
 - a number's conversation id is random (`bot.services.sms`), not the number, so no other channel
   can name it;
 - STOP and its kin opt the number out at once for every account it is on, with one confirmation;
-  START opts back in; HELP answers; nothing else is sent to an opted-out number;
+  START opts back in; HELP answers; nothing else is sent to an opted-out number, but what it texts still
+  reaches the assistant (recorded, and a dispute or a cease in it acted on);
+- a MessageSid is handled once, remembered in the database (a webhook Twilio retries after a restart too);
+- a text starting with `/` is a command only when it is a button just offered, and a turn that fails or
+  says nothing gets an apology (`bot.channels.take_turn`); logs never show the number;
 - replies go out through the real twilio library (`bot.sms.gateway`), split to SMS length, with
-  buttons as numbered choices ("Reply 1 Yes, 2 No").
+  buttons as numbered choices ("Reply 1 Yes, 2 No"), remembered in the database like the web's buttons.
 """
 from __future__ import annotations
 
 import logging
 import os
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -24,11 +27,13 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from twilio.request_validator import RequestValidator
 
+from bot.channels import Answering, take_turn
 from bot.config import agency_name, agency_phone
 from bot.domain import sms as texting
-from bot.domain.inbound import APOLOGY, screen
-from bot.services import sms
-from bot.sms.gateway import SmsGateway, SmsSendError, TwilioSettings
+from bot.domain.inbound import apology, loggable_conversation, message_metadata
+from bot.domain.phones import to_e164
+from bot.services import choices, sms
+from bot.sms.gateway import SmsGateway, TwilioSettings
 
 logger = logging.getLogger(__name__)
 
@@ -58,53 +63,25 @@ async def text_number(gateway: SmsGateway, phone: str, text: str) -> None:
         await gateway.send_async(phone, part)
 
 
-class _Recent(OrderedDict):
-    """The most recent entries only: what a long-running server keeps in memory without growing."""
+class SmsOutput(Answering, OutputChannel):
+    """Texts the conversation's number; the name matches the input channel so domain.yml can address it.
 
-    def __init__(self, size: int = 10_000):
-        super().__init__()
-        self.size = size
-
-    def remember(self, key: str, value: Any = None) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > self.size:
-            self.popitem(last=False)
-
-
-class _RecentChoices:
-    """The numbered choices last offered in each conversation, so that a reply of "2" means the second.
-
-    Kept in memory: after a restart a bare number is simply read as text.
+    The buttons it offers (`Answering`, in the database) are what a numbered reply ("2") stands for.
     """
-
-    def __init__(self):
-        self._offers = _Recent()
-
-    def offer(self, conversation_id: str, payloads: list[str]) -> None:
-        self._offers.remember(conversation_id, payloads)
-
-    def resolve(self, conversation_id: str, reply: str) -> str:
-        payload = texting.chosen_payload(reply, self._offers.pop(conversation_id, []))
-        return payload if payload is not None else reply
-
-
-class SmsOutput(OutputChannel):
-    """Texts the conversation's number; the name matches the input channel so domain.yml can address it."""
 
     @classmethod
     def name(cls) -> str:
         return "twilio"
 
-    def __init__(self, gateway: SmsGateway, choices: _RecentChoices, phone: str | None = None):
+    def __init__(self, gateway: SmsGateway, phone: str | None = None):
         self.gateway = gateway
-        self.choices = choices
         self.phone = phone  # known when answering a text; otherwise looked up from the conversation
 
     async def _text(self, conversation_id: str, text: str) -> None:
         phone = self.phone or sms.phone_of(conversation_id)
         if phone is None:
-            logger.warning("conversation %s is not an SMS conversation: nothing texted", conversation_id)
+            logger.warning("conversation %s is not an SMS conversation: nothing texted",
+                           loggable_conversation(conversation_id))
             return
         await text_number(self.gateway, phone, text)
 
@@ -113,7 +90,6 @@ class SmsOutput(OutputChannel):
 
     async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict[str, Any]],
                                      **kwargs: Any) -> None:
-        self.choices.offer(recipient_id, [str(button.get("payload") or button.get("title")) for button in buttons])
         await self._text(recipient_id, texting.with_numbered_choices(text, [str(b.get("title")) for b in buttons]))
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
@@ -145,23 +121,13 @@ class SmsInput(InputChannel):
         self.webhook_url = webhook_url or None
         self.validator = RequestValidator(settings.auth_token)
         self.gateway = SmsGateway(settings)
-        self.choices = _RecentChoices()
-        self._seen = _Recent()  # MessageSids handled: a redelivery is not a new text
 
     def get_output_channel(self) -> OutputChannel:
-        return SmsOutput(self.gateway, self.choices)
+        return SmsOutput(self.gateway)
 
     def _signed_by_twilio(self, request: Request, params: dict[str, str]) -> bool:
         signature = request.headers.get("X-Twilio-Signature", "")
         return bool(signature) and self.validator.validate(self.webhook_url or request.url, params, signature)
-
-    def _is_redelivery(self, message_sid: str) -> bool:
-        if not message_sid:
-            return False
-        if message_sid in self._seen:
-            return True
-        self._seen.remember(message_sid)
-        return False
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = Blueprint("sms_webhook", __name__)
@@ -178,16 +144,22 @@ class SmsInput(InputChannel):
             if not self._signed_by_twilio(request, params):
                 logger.warning("refused an SMS webhook without a valid Twilio signature from %s", request.ip)
                 return response.text("Forbidden: invalid or missing X-Twilio-Signature", status=403)
-            phone = params.get("From", "").strip()
-            if not phone or self._is_redelivery(params.get("MessageSid", "")):
+            phone = sms.e164(params.get("From", ""))  # every number we look up or text is E.164
+            if phone is None:  # empty, or not a phone number (a short code, an alphanumeric sender)
+                logger.warning("an SMS whose sender is not a phone number was not handled")
                 return response.text(EMPTY_TWIML, content_type="text/xml")
             try:
-                await self._handle(phone, params.get("Body", ""), on_new_message)
-            except SmsSendError:
-                logger.exception("a reply to %s could not be sent", phone)
-            except Exception:  # the texter gets an answer, Twilio gets its 200, the log has the cause
-                logger.exception("an SMS from %s failed", phone)
-                await text_number(self.gateway, phone, APOLOGY)
+                message_sid = params.get("MessageSid", "")
+                if message_sid and not choices.first_delivery(message_sid):
+                    logger.info("a redelivered SMS webhook (same MessageSid) was not handled again")
+                else:
+                    await self._handle(phone, params.get("Body", ""), on_new_message)
+            except Exception:  # a keyword or the number's records failed; Twilio gets its 200, the log the cause
+                logger.exception("an SMS webhook failed")
+                try:
+                    await text_number(self.gateway, phone, apology(agency_phone()))
+                except Exception:  # the database or Twilio is down: an opted-out number must not be texted blind
+                    logger.exception("the apology for a failed SMS could not be sent")
             return response.text(EMPTY_TWIML, content_type="text/xml")
 
         return blueprint
@@ -206,13 +178,12 @@ class SmsInput(InputChannel):
         if keyword is texting.Keyword.HELP:
             await self.gateway.send_async(phone, help_reply())  # carriers require HELP to answer, opted out or not
             return
-        if sms.is_opted_out(phone):
-            logger.info("an opted-out number texted; nothing is sent until it texts START")
-            return
-        screened = screen(body)
-        if screened.rejection:
-            await text_number(self.gateway, phone, screened.rejection)
-            return
-        text = self.choices.resolve(conversation_id, screened.text)
-        await on_new_message(UserMessage(text, SmsOutput(self.gateway, self.choices, phone), conversation_id,
-                                         input_channel=self.name()))
+        # Anything else goes to the assistant, from an opted-out number too: it is recorded, and a dispute or a
+        # "stop contacting me" in it is acted on; only the replies are withheld (`text_number`).
+
+        async def say(text: str) -> None:
+            await text_number(self.gateway, phone, text)
+
+        metadata = message_metadata(None, f"phone:{to_e164(phone, None) or phone}")
+        await take_turn(body, conversation_id, SmsOutput(self.gateway, phone), on_new_message,
+                        input_channel=self.name(), metadata=metadata, say=say, numbered_choices=True)

@@ -4,14 +4,20 @@ Differences from `rasa.core.channels.socketio.SocketIOInput`, each for a reason:
 - the socket joins its conversation's room with `await` (python-socketio >= 5.10 made `enter_room` a
   coroutine, and Rasa 3.6 does not await it, so replies were lost: RasaHQ/rasa#13027);
 - Sanic's websockets work on Python 3.11 (`bot.channels.sanic_websockets`);
-- a conversation id is one this server issued (32 hex digits), never a name the client picks, so a
-  web client cannot step into someone else's conversation by naming it;
-- a socket may only speak in the conversation it joined;
-- every message is screened (`bot.domain.inbound`) and the widget is told when the assistant is typing;
-- the only metadata taken from the page is the account reference of a reminder link.
+- conversation ids are issued by this server with a proof (an HMAC of the id keyed by WEBCHAT_SECRET),
+  which the page keeps beside the id and sends back to rejoin: a socket naming an id without its proof
+  gets a new conversation, so nobody can step into someone else's conversation or receive its replies;
+- a socket may only speak in the conversation it joined, and only a page of the chat's own origins may
+  open one from a browser (CORS for this channel only; the Rasa server has none);
+- every message is screened (`bot.channels.take_turn`: `/` commands only as offered buttons, and never
+  silence), and the widget is told when the assistant is typing;
+- the metadata is the account reference of a reminder link, from the page, and the client's address as
+  this server sees it (never from the page).
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import inspect
 import logging
 import re
@@ -19,34 +25,66 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 from sanic import Blueprint, response
 from socketio import AsyncServer
 
+from bot.channels import Answering, peer_client, take_turn
 from bot.channels import sanic_websockets  # noqa: F401 - applies the Python 3.11 fix on import
-from bot.domain.inbound import APOLOGY, linked_metadata, screen
+from bot.config import secret, webchat_origins
+from bot.domain.inbound import message_metadata
+from bot.services import choices
 
 logger = logging.getLogger(__name__)
 
 _CONVERSATION_ID = re.compile(r"^[0-9a-f]{32}$")
 TYPING_EVENT = "bot_typing"
+# The widget's opening message, sent unseen when a conversation has no history: offered with each new id.
+OPENING = "/greet"
 
 
-def conversation_id_from(requested: Any) -> str:
-    """The client's conversation id if it is one we could have issued, else a new one."""
-    return requested if isinstance(requested, str) and _CONVERSATION_ID.match(requested) else uuid.uuid4().hex
+def conversation_proof(conversation_id: str) -> str:
+    """What proves a page holds a conversation this server issued: the id's HMAC-SHA256 under WEBCHAT_SECRET."""
+    key = secret("WEBCHAT_SECRET").encode()
+    return hmac.new(key, b"webchat-conversation:" + conversation_id.encode(), hashlib.sha256).hexdigest()
 
 
-async def join_conversation(sio: AsyncServer, sid: str, requested: Any, namespace: str | None) -> str:
-    """Put the socket in its conversation's room, where the replies go, and tell the page which it is."""
-    conversation_id = conversation_id_from(requested)
+def proven(requested: Any, proof: Any) -> bool:
+    """Whether the client holds the id it names: an issued-style id with its proof (compared in constant time)."""
+    return (isinstance(requested, str) and _CONVERSATION_ID.match(requested) is not None and isinstance(proof, str)
+            and hmac.compare_digest(proof.encode("utf-8", "replace"), conversation_proof(requested).encode()))
+
+
+async def join_conversation(sio: AsyncServer, sid: str, requested: Any, proof: Any, namespace: str | None) -> str:
+    """Put the socket in its conversation's room, where the replies go, and tell the page which it is.
+
+    The page gets `{"session_id", "session_proof"}` (Rasa's widgets read `session_id`) and keeps both.
+    """
+    if proven(requested, proof):
+        conversation_id = requested
+    else:
+        conversation_id = uuid.uuid4().hex
+        try:
+            choices.offer(conversation_id, [OPENING])
+        except Exception:  # without it the opening is read as the word "greet": worse, not broken
+            logger.exception("could not offer the opening in a new web chat conversation")
+    previous = (await sio.get_session(sid, namespace=namespace)).get("conversation_id")
+    if previous not in (None, conversation_id):  # one socket, one conversation: it hears only the one it joined
+        left = sio.leave_room(sid, previous, namespace=namespace)
+        if inspect.isawaitable(left):
+            await left
     joined = sio.enter_room(sid, conversation_id, namespace=namespace)
     if inspect.isawaitable(joined):  # python-socketio >= 5.10; Rasa 3.6 forgets to await it
         await joined
     await sio.save_session(sid, {"conversation_id": conversation_id}, namespace=namespace)
-    await sio.emit("session_confirm", conversation_id, room=sid, namespace=namespace)
+    confirmation = {"session_id": conversation_id, "session_proof": conversation_proof(conversation_id)}
+    await sio.emit("session_confirm", confirmation, room=sid, namespace=namespace)
     return conversation_id
+
+
+class WebChatOutput(Answering, SocketIOOutput):
+    """Sends to the conversation's room, recording the buttons it offers."""
 
 
 class WebChatInput(SocketIOInput):
@@ -63,9 +101,14 @@ class WebChatInput(SocketIOInput):
             socketio_path=credentials.get("socketio_path", "/socket.io"),
         )
 
+    def get_output_channel(self) -> OutputChannel | None:
+        """Messages from outside a turn (a person's, through the HTTP API) record their buttons too."""
+        return WebChatOutput(self.sio, self.bot_message_evt) if self.sio is not None else super().get_output_channel()
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        # CORS is left to Rasa's --cors setting, as in Rasa's channel: two sets of headers would break browsers.
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        # The Rasa server sets no CORS of its own (bot/rasa_server.py): only the chat page's origins may open this
+        # socket from a browser (WEBCHAT_ORIGINS, else WEBCHAT_URL's origin); a page elsewhere is refused.
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=webchat_origins())
         self.sio = sio
         blueprint = SocketBlueprint(sio, self.socketio_path, "webchat_socketio", __name__)
         namespace = self.namespace
@@ -76,26 +119,26 @@ class WebChatInput(SocketIOInput):
 
         @sio.on("session_request", namespace=namespace)
         async def session_request(sid: str, data: Any = None) -> None:
-            await join_conversation(sio, sid, data.get("session_id") if isinstance(data, dict) else None, namespace)
+            data = data if isinstance(data, dict) else {}
+            await join_conversation(sio, sid, data.get("session_id"), data.get("session_proof"), namespace)
 
         @sio.on(self.user_message_evt, namespace=namespace)
         async def handle_message(sid: str, data: Any = None) -> None:
             data = data if isinstance(data, dict) else {"message": data}
             conversation_id = (await sio.get_session(sid, namespace=namespace)).get("conversation_id")
             if conversation_id is None:  # a client that never asked for a session gets a new one
-                conversation_id = await join_conversation(sio, sid, None, namespace)
-            screened = screen(data.get("message"))
-            if screened.rejection:
-                await sio.emit(self.bot_message_evt, {"text": screened.rejection}, room=sid, namespace=namespace)
-                return
-            output = SocketIOOutput(sio, self.bot_message_evt)
+                conversation_id = await join_conversation(sio, sid, None, None, namespace)
+            environ = sio.get_environ(sid, namespace=namespace) or {}
+            output = WebChatOutput(sio, self.bot_message_evt)
+
+            async def say(text: str) -> None:
+                await sio.emit(self.bot_message_evt, {"text": text}, room=conversation_id, namespace=namespace)
+
             await sio.emit(TYPING_EVENT, {"typing": True}, room=conversation_id, namespace=namespace)
             try:
-                await on_new_message(UserMessage(screened.text, output, conversation_id,
-                                                 input_channel=self.name(), metadata=linked_metadata(data.get("metadata"))))
-            except Exception:  # the debtor gets an answer, the server stays up, the log has the cause
-                logger.exception("web chat message in conversation %s failed", conversation_id)
-                await sio.emit(self.bot_message_evt, {"text": APOLOGY}, room=conversation_id, namespace=namespace)
+                metadata = message_metadata(data.get("metadata"), peer_client(environ.get("sanic.request")))
+                await take_turn(data.get("message"), conversation_id, output, on_new_message,
+                                input_channel=self.name(), metadata=metadata, say=say)
             finally:
                 await sio.emit(TYPING_EVENT, {"typing": False}, room=conversation_id, namespace=namespace)
 

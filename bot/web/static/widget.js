@@ -6,7 +6,9 @@
  *
  * Rules it keeps: every text it shows goes in through textContent (never as HTML); the transcript
  * lives in sessionStorage, so it survives reloads but not the tab (debt details must not stay on a
- * shared computer); a message is only sent once the server has confirmed the conversation.
+ * shared computer); a message is only sent once the server has confirmed the conversation. The server
+ * issues the conversation id with a proof (bot/channels/webchat.py); both are kept in sessionStorage and
+ * sent back to rejoin, since an id alone gets a new conversation.
  */
 (function () {
   "use strict";
@@ -36,7 +38,7 @@
   // ---- state, kept in sessionStorage ----
 
   function freshState() {
-    return { sessionId: null, messages: [], open: false };
+    return { sessionId: null, sessionProof: null, messages: [], open: false };
   }
 
   function validMessage(m) {
@@ -50,6 +52,7 @@
       if (stored && Array.isArray(stored.messages) && stored.messages.every(validMessage)) {
         return {
           sessionId: typeof stored.sessionId === "string" ? stored.sessionId : null,
+          sessionProof: typeof stored.sessionProof === "string" ? stored.sessionProof : null,
           messages: stored.messages,
           open: stored.open === true,
         };
@@ -260,8 +263,12 @@
     send("/greet", null);
   }
 
-  function onSessionConfirm(id) {
-    if (typeof id !== "string") return;
+  // The server's answer to session_request: {session_id, session_proof}.
+  function onSessionConfirm(session) {
+    const id = session && typeof session === "object" ? session.session_id : null;
+    const proof = session && typeof session === "object" ? session.session_proof : null;
+    if (typeof id !== "string" || typeof proof !== "string") return;
+    state.sessionProof = proof;
     if (id !== state.sessionId) {
       if (state.sessionId !== null) { // the server replaced ours: what we had shown belongs to another
         state.messages = [];
@@ -308,7 +315,7 @@
       root.dataset.connected = "true";
       showTransport();
       socket.io.engine.on("upgrade", showTransport);
-      socket.emit("session_request", { session_id: state.sessionId });
+      socket.emit("session_request", { session_id: state.sessionId, session_proof: state.sessionProof });
     });
     socket.on("disconnect", function () {
       ready = false;

@@ -1,6 +1,11 @@
-"""Right-party verification form: reference, then date of birth; three failures lock it."""
+"""Right-party verification form: reference, then date of birth; only real answers count as attempts.
+
+Three failures lock the conversation (SPEC 2.1); the service `identity` also refuses attempts on a reference,
+a number or a client that failed too often elsewhere (bot.domain.verification says when).
+"""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -10,17 +15,24 @@ from rasa_sdk.types import DomainDict
 
 from actions.account import tell_balance
 from actions.cases import CASE_TOPICS, record_cease
-from actions.common import answer_text, today
+from actions.common import answer_text, latest_intent, today
 from actions.negotiation import AGREEMENT_TYPES
-from bot.domain.dates import past_dates_in
-from bot.domain.verification import is_locked
+from bot.domain.verification import AnswerKind, is_locked, read_answer
 from bot.services import identity, sms
+from bot.services.identity import Outcome
 
 # Intents that interrupt the form: their rules answer them instead of reading the text as a slot value.
 INTERRUPTIONS = frozenset({
     "bot_challenge", "request_human", "stop_contact", "wrong_person", "attorney", "bankruptcy", "deceased",
     "complain", "goodbye", "deny",
 })
+# Said in passing: the question is simply asked again, without "sorry, that doesn't look like...".
+SMALL_TALK = frozenset({"greet", "thank", "affirm"})
+
+
+def client_of(tracker: Tracker) -> str | None:
+    """Who is answering, as the channel saw them ("ip:..." or "phone:..."); None where no channel said."""
+    return (tracker.latest_message.get("metadata") or {}).get("client")
 
 
 class ValidateVerificationForm(FormValidationAction):
@@ -37,42 +49,57 @@ class ValidateVerificationForm(FormValidationAction):
         text = answer_text(tracker, INTERRUPTIONS)
         if text is None or tracker.get_slot("account_ref"):
             return {}
-        requested = tracker.get_slot("requested_slot") == "account_ref"
-        reference = identity.likely_reference(text, whole_message_may_be_ref=requested)
+        reference = identity.likely_reference(text)
         if reference:
             return {"account_ref": reference}
-        if requested:
-            dispatcher.utter_message(response="utter_not_a_reference")
+        if tracker.get_slot("requested_slot") == "account_ref":  # asked again; nothing is counted
+            if latest_intent(tracker) not in SMALL_TALK:
+                dispatcher.utter_message(response="utter_not_a_reference")
             return {"account_ref": None}
         return {}
 
     async def extract_date_of_birth(self, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        """Only one date (or, by SMS, a postcode) is an attempt; anything else is asked again, not counted."""
         text = answer_text(tracker, INTERRUPTIONS)
         if text is None or tracker.get_slot("date_of_birth"):
             return {}
-        if tracker.get_slot("identified_by_phone"):  # a date of birth or a postcode: any answer is tried
-            return {"date_of_birth": text} if tracker.get_slot("requested_slot") == "date_of_birth" else {}
-        if not tracker.get_slot("account_ref"):
+        by_phone = bool(tracker.get_slot("identified_by_phone"))
+        asked = tracker.get_slot("requested_slot") == "date_of_birth"
+        if (by_phone and not asked) or (not by_phone and not tracker.get_slot("account_ref")):
             return {}
-        if past_dates_in(text, today()):
+        answer = read_answer(text, today(), postcode_allowed=by_phone)
+        if answer.is_attempt:
             return {"date_of_birth": text}
-        if tracker.get_slot("requested_slot") == "date_of_birth":
-            dispatcher.utter_message(response="utter_not_a_date")
+        if answer.kind is AnswerKind.SEVERAL_DATES:
+            dispatcher.utter_message(response="utter_one_date")
             return {"date_of_birth": None}
-        return {}
+        if not asked:
+            return {}
+        if answer.kind is AnswerKind.REFERENCE and not by_phone:  # a (corrected) reference: take it, ask again
+            return {"account_ref": identity.likely_reference(answer.reference), "date_of_birth": None}
+        if not by_phone and latest_intent(tracker) not in SMALL_TALK:
+            dispatcher.utter_message(response="utter_not_a_date")
+        return {"date_of_birth": None}  # the question itself (by SMS: date of birth or postcode) is asked again
 
     async def validate_date_of_birth(self, value, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        if tracker.get_slot("identified_by_phone"):
-            account_ref = identity.verify_by_phone(sms.phone_of(tracker.sender_id), value or "", tracker.sender_id,
-                                                   today())
-            if account_ref:
-                return {"account_ref": account_ref, "date_of_birth": value, "verified": True}
-            return self._failed(dispatcher, tracker)
-        account_ref = tracker.get_slot("account_ref")
-        if not value or not account_ref:
+        if not value:
             return {"date_of_birth": None}
-        if identity.verify(account_ref, value, tracker.sender_id, today()):
-            return {"date_of_birth": value, "verified": True}
+        now = datetime.now(timezone.utc)
+        context = dict(now=now, conversation_id=tracker.sender_id, client=client_of(tracker),
+                       channel=tracker.get_latest_input_channel())
+        if tracker.get_slot("identified_by_phone"):
+            result = identity.verify_by_phone(sms.phone_of(tracker.sender_id), value, **context)
+        elif tracker.get_slot("account_ref"):
+            result = identity.verify(tracker.get_slot("account_ref"), value, **context)
+        else:
+            return {"date_of_birth": None}
+        if result.outcome is Outcome.VERIFIED:
+            return {"account_ref": result.account_ref, "date_of_birth": value, "verified": True}
+        if result.outcome is Outcome.REFUSED:  # not checked: nothing is said about the date
+            return {"account_ref": None, "date_of_birth": None, "verification_locked": True,
+                    "verification_refused": True}
+        if result.outcome is Outcome.NOT_AN_ANSWER:
+            return {"date_of_birth": None}
         return self._failed(dispatcher, tracker)
 
     @staticmethod
@@ -84,6 +111,7 @@ class ValidateVerificationForm(FormValidationAction):
         return {"account_ref": None, "date_of_birth": None, "verification_failures": failures,
                 "verification_locked": locked}
 
+
 class ActionAfterVerification(Action):
     """Disclosure once, then the question that prompted verification; or the lock-out message."""
 
@@ -93,8 +121,10 @@ class ActionAfterVerification(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         if not tracker.get_slot("verified"):
             if tracker.get_slot("verification_locked"):
-                dispatcher.utter_message(response="utter_verification_locked",
-                                         agency_phone=tracker.get_slot("agency_phone"))
+                # Refused (too many failures for the reference elsewhere) or this conversation's three failures.
+                response = "utter_verification_refused" if tracker.get_slot("verification_refused") \
+                    else "utter_verification_locked"
+                dispatcher.utter_message(response=response, agency_phone=tracker.get_slot("agency_phone"))
             return []
         events: list = []
         if not tracker.get_slot("disclosure_given"):

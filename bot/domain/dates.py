@@ -53,34 +53,66 @@ def _valid(year: int, month: int, day: int, today: date) -> date | None:
     return candidate if date(1900, 1, 1) <= candidate <= today else None
 
 
-def past_dates_in(text: str, today: date) -> list[date]:
-    """Every past date the text may mean, in the order a reader would try them.
+def _readings(pattern: re.Pattern[str], match: re.Match[str], today: date) -> list[tuple[int, int, int]]:
+    """(year, month, day) for each way a matched date may be read."""
+    if pattern is _ISO:
+        y, m, d = match.groups()
+        return [(int(y), int(m), int(d))]
+    if pattern is _DAY_MONTH:
+        d, month, y = match.groups()
+        return [(_year(y, today), _MONTHS[month.lower()], int(d))]
+    if pattern is _MONTH_DAY:
+        month, d, y = match.groups()
+        return [(_year(y, today), _MONTHS[month.lower()], int(d))]
+    if pattern is _NUMERIC:
+        first, second, y = match.groups()
+        year = _year(y, today)
+        return [(year, int(first), int(second)),  # month first: 03/12/1985 is 12 March
+                (year, int(second), int(first))]  # day first: 12/03/1985 is 12 March
+    digits = match.group(1)
+    return [(int(digits[:4]), int(digits[4:6]), int(digits[6:])),  # 19850312
+            (int(digits[4:]), int(digits[:2]), int(digits[2:4])),  # 03121985
+            (int(digits[4:]), int(digits[2:4]), int(digits[:2]))]  # 12031985
+
+
+def date_mentions(text: str, today: date) -> list[tuple[date, ...]]:
+    """Each place in the text written like a date, in order, with every past date it may mean.
 
     All-numeric forms such as 03/12/1985 are ambiguous between month-first (US) and day-first
-    (most other places); both readings are returned so the caller can match either.
+    (most other places): such a place carries both readings. Places that two forms read at once
+    (overlapping text) are one place with all their readings; places that can mean no past date
+    (31/02/1985, next year) are left out.
     """
     text = text or ""
+    found: list[tuple[int, int, list[tuple[int, int, int]]]] = sorted(
+        (match.start(), match.end(), _readings(pattern, match, today))
+        for pattern in (_ISO, _DAY_MONTH, _MONTH_DAY, _NUMERIC, _COMPACT)
+        for match in pattern.finditer(text)
+    )
+    places: list[tuple[int, int, list[tuple[int, int, int]]]] = []
+    for start, end, readings in found:
+        if places and start < places[-1][1]:
+            last_start, last_end, last_readings = places[-1]
+            places[-1] = (last_start, max(end, last_end), last_readings + readings)
+        else:
+            places.append((start, end, readings))
+    mentions = []
+    for _, _, readings in places:
+        dates: list[date] = []
+        for year, month, day in readings:
+            candidate = _valid(year, month, day, today)
+            if candidate and candidate not in dates:
+                dates.append(candidate)
+        if dates:
+            mentions.append(tuple(dates))
+    return mentions
+
+
+def past_dates_in(text: str, today: date) -> list[date]:
+    """Every past date the text may mean, in the order written (both readings of an all-numeric date)."""
     found: list[date] = []
-
-    def add(year: int, month: int, day: int) -> None:
-        candidate = _valid(year, month, day, today)
-        if candidate and candidate not in found:
-            found.append(candidate)
-
-    for y, m, d in _ISO.findall(text):
-        add(int(y), int(m), int(d))
-    for d, month, y in _DAY_MONTH.findall(text):
-        add(_year(y, today), _MONTHS[month.lower()], int(d))
-    for month, d, y in _MONTH_DAY.findall(text):
-        add(_year(y, today), _MONTHS[month.lower()], int(d))
-    for first, second, y in _NUMERIC.findall(text):
-        year = _year(y, today)
-        add(year, int(first), int(second))  # month first: 03/12/1985 is 12 March
-        add(year, int(second), int(first))  # day first: 12/03/1985 is 12 March
-    for digits in _COMPACT.findall(text):
-        add(int(digits[:4]), int(digits[4:6]), int(digits[6:]))  # 19850312
-        add(int(digits[4:]), int(digits[:2]), int(digits[2:4]))  # 03121985
-        add(int(digits[4:]), int(digits[2:4]), int(digits[:2]))  # 12031985
+    for mention in date_mentions(text, today):
+        found.extend(day for day in mention if day not in found)
     return found
 
 

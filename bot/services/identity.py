@@ -1,23 +1,50 @@
-"""Right-party verification against the accounts on file (SPEC 2.1)."""
+"""Right-party verification against the accounts on file (SPEC 2.1), with the locks of bot.domain.verification.
+
+Every attempt is kept (VerificationAttempt) and audited; a refused one is audited, never counted. A known
+and an unknown reference take the same path (one account query, one attempts query, the same writes), so
+neither the answer nor its timing says whether a reference exists.
+"""
 from __future__ import annotations
 
-from datetime import date
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
 
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.orm import Session, joinedload
+
+from bot.domain import verification as policy
 from bot.domain.accounts import COLLECTING
-from bot.domain.verification import date_of_birth_matches, postcode_matches, reference_candidates
+from bot.domain.verification import Answer, AnswerKind, Attempt, normalise_reference, postcode_matches, read_answer
 from bot.services import accounts, audit, sms
-from bot.storage.db import unit_of_work
-from bot.storage.orm import Debtor
+from bot.storage.db import as_utc, unit_of_work
+from bot.storage.orm import Account, VerificationAttempt
+
+_NOBODY = date.min  # compared against when a reference is not on file, so both paths do the same work
 
 
-def likely_reference(text: str, *, whole_message_may_be_ref: bool) -> str | None:
+class Outcome(Enum):
+    VERIFIED = "verified"
+    FAILED = "failed"  # an attempt that did not match: counted
+    REFUSED = "refused"  # the reference, the number or the client is locked: not checked, not counted
+    NOT_AN_ANSWER = "not_an_answer"  # no single date (or postcode): not an attempt, not counted
+
+
+@dataclass(frozen=True)
+class Verification:
+    outcome: Outcome
+    account_ref: str | None = None  # the account verified on
+    locked_until: datetime | None = None  # set when refused, or when this failure locked
+
+
+def likely_reference(text: str, *, whole_message_may_be_ref: bool = False) -> str | None:
     """The reference a message most likely gives: one on file if any token names one.
 
-    Whether it is on file is never told to the person, so this reveals nothing.
+    A reference always carries a digit, so small talk is never taken for one (`whole_message_may_be_ref`
+    is accepted for older callers and changes nothing). Whether it is on file is never told to the person.
     """
-    candidates = reference_candidates(text)
-    if not whole_message_may_be_ref:
-        candidates = [c for c in candidates if any(ch.isdigit() for ch in c)]
+    candidates = policy.reference_candidates(text)
     if not candidates:
         return None
     with unit_of_work() as session:
@@ -28,41 +55,98 @@ def likely_reference(text: str, *, whole_message_may_be_ref: bool) -> str | None
     return candidates[0]
 
 
-def verify(account_ref: str, date_of_birth_text: str, conversation_id: str | None, today: date) -> bool:
-    """True when the reference is on file and the date of birth is the debtor's; both outcomes audited."""
-    with unit_of_work() as session:
-        account = accounts.find(session, account_ref)
-        verified = account is not None and date_of_birth_matches(account.debtor.date_of_birth, date_of_birth_text, today)
-        audit.record(
-            session,
-            "identity_verified" if verified else "verification_failed",
-            account=account,
-            conversation_id=conversation_id,
-            method="reference+date_of_birth",
-            reference_given=account_ref,
-        )
-        return verified
+def verify(account_ref: str, answer: str, *, now: datetime, conversation_id: str | None = None,
+           client: str | None = None, channel: str | None = None) -> Verification:
+    """Check a date of birth against a reference, unless the reference or the client is locked."""
+    reading = read_answer(answer, now.date())
+    if reading.kind is not AnswerKind.DATE:
+        return Verification(Outcome.NOT_AN_ANSWER)
+    key = normalise_reference(account_ref)
+    with unit_of_work(locking=True) as session:
+        _serialise(session, [key])
+        account = session.scalars(select(Account).options(joinedload(Account.debtor))
+                                  .where(func.upper(Account.account_ref) == key)).first()
+        attempts = _recent_attempts(session, [key], client, now)
+        lock = policy.lock_on(attempts, references=[key], client=client, now=now)
+        context = dict(conversation_id=conversation_id, at=now, method="reference+date_of_birth",
+                       reference_given=key, client=client, channel=channel)
+        if lock.locked:
+            audit.record(session, "verification_refused", account=account, locked_until=lock.until.isoformat(),
+                         **context)
+            return Verification(Outcome.REFUSED, locked_until=lock.until)
+        date_of_birth = account.debtor.date_of_birth if account is not None else _NOBODY
+        verified = date_of_birth in reading.dates and account is not None
+        attempt = _record(session, [key], client, channel, conversation_id, verified, now)
+        audit.record(session, "identity_verified" if verified else "verification_failed", account=account,
+                     **context)
+        if verified:
+            return Verification(Outcome.VERIFIED, account_ref=account.account_ref)
+        after = policy.lock_on([*attempts, *attempt], references=[key], client=client, now=now)
+        if after.locked:
+            audit.record(session, "verification_locked", account=account, locked_until=after.until.isoformat(),
+                         reference_failures=after.reference_failures, client_failures=after.client_failures,
+                         **context)
+        return Verification(Outcome.FAILED, locked_until=after.until)
 
 
-def verify_by_phone(phone: str, answer: str, conversation_id: str | None, today: date) -> str | None:
-    """The account a texter is verified on: the number is on file and the answer is the debtor's date of birth
-    or postcode (SPEC 2.1). Where the number reaches several accounts that match, one still collecting first."""
-    with unit_of_work() as session:
-        matches = [(account, method) for account in sms.accounts_on(session, phone)
-                   if (method := _answer_matches(account.debtor, answer, today))]
-        matches.sort(key=lambda match: (match[0].status not in COLLECTING, -match[0].placed_on.toordinal()))
-        account, method = matches[0] if matches else (None, None)
-        audit.record(session, "identity_verified" if account else "verification_failed", account=account,
-                     conversation_id=conversation_id, method=f"phone+{method}" if method else "phone")
-        return account.account_ref if account else None
+def verify_by_phone(phone: str, answer: str, *, now: datetime, conversation_id: str | None = None,
+                    client: str | None = None, channel: str | None = "sms") -> Verification:
+    """The account a texter is verified on (SPEC 2.1): the number is on file and the answer is the date of birth
+    of exactly one debtor reachable at it; or their postcode, when only one debtor has the number, since a
+    household shares a phone and a postcode. Where that debtor has several accounts, one still collecting first.
+
+    The answer is tested against every account on the number, so a failure counts against each of their
+    references, and a lock on any of them (or on the number) refuses the attempt: otherwise a refusal for one
+    and "no match" for another would tell which date was right.
+    """
+    reading = read_answer(answer, now.date(), postcode_allowed=True)
+    if not reading.is_attempt:
+        return Verification(Outcome.NOT_AN_ANSWER)
+    client = client or (f"phone:{phone}" if phone else None)
+    with unit_of_work(locking=True) as session:
+        reachable = sms.accounts_on(session, phone) if phone else []
+        keys = sorted({normalise_reference(account.account_ref) for account in reachable})
+        _serialise(session, keys)
+        attempts = _recent_attempts(session, keys, client, now)
+        lock = policy.lock_on(attempts, references=keys, client=client, now=now)
+        method = "phone+date_of_birth" if reading.kind is AnswerKind.DATE else "phone+postcode"
+        context = dict(conversation_id=conversation_id, at=now, method=method, client=client, channel=channel)
+        if lock.locked:
+            for account in reachable or [None]:
+                audit.record(session, "verification_refused", account=account,
+                             locked_until=lock.until.isoformat(), **context)
+            return Verification(Outcome.REFUSED, locked_until=lock.until)
+        account = _account_answered(reachable, reading)
+        attempt = _record(session, keys or [None], client, channel, conversation_id, account is not None, now)
+        if account is not None:
+            audit.record(session, "identity_verified", account=account, **context)
+            return Verification(Outcome.VERIFIED, account_ref=account.account_ref)
+        for each in reachable or [None]:
+            audit.record(session, "verification_failed", account=each, **context)
+        after = policy.lock_on([*attempts, *attempt], references=keys, client=client, now=now)
+        if after.locked:
+            for each in reachable or [None]:
+                audit.record(session, "verification_locked", account=each, locked_until=after.until.isoformat(),
+                             reference_failures=after.reference_failures, client_failures=after.client_failures,
+                             **context)
+        return Verification(Outcome.FAILED, locked_until=after.until)
 
 
-def _answer_matches(debtor: Debtor, answer: str, today: date) -> str | None:
-    if date_of_birth_matches(debtor.date_of_birth, answer, today):
-        return "date_of_birth"
-    if postcode_matches(debtor.postcode, answer):
-        return "postcode"
-    return None
+def _account_answered(reachable: list[Account], reading: Answer) -> Account | None:
+    """The account the answer proves, if it names exactly one debtor at the number."""
+    debtors = {account.debtor for account in reachable}
+    if reading.kind is AnswerKind.DATE:
+        matching = {debtor for debtor in debtors if debtor.date_of_birth in reading.dates}
+    elif len(debtors) == 1:  # a postcode proves nothing between people who share a phone (a household)
+        matching = {debtor for debtor in debtors if postcode_matches(debtor.postcode, reading.postcode)}
+    else:
+        matching = set()
+    if len(matching) != 1:  # none; or two people at one number whom one date fits (03/12 read both ways)
+        return None
+    (debtor,) = matching
+    theirs = [account for account in reachable if account.debtor is debtor]
+    theirs.sort(key=lambda account: (account.status not in COLLECTING, -account.placed_on.toordinal()))
+    return theirs[0]
 
 
 def phone_identifies(phone: str | None) -> bool:
@@ -71,3 +155,45 @@ def phone_identifies(phone: str | None) -> bool:
         return False
     with unit_of_work() as session:
         return bool(sms.accounts_on(session, phone))
+
+
+def verification_status(session: Session, account_ref: str, now: datetime) -> dict[str, object]:
+    """What a person sees of a reference's lock (the account JSON): failures in the last 24 hours, and until
+    when attempts on it are refused (null when they are not)."""
+    key = normalise_reference(account_ref)
+    lock = policy.lock_on(_recent_attempts(session, [key], None, now), references=[key], client=None, now=now)
+    return {"failures_24h": lock.reference_failures, "locked_until": lock.until.isoformat() if lock.until else None}
+
+
+def _recent_attempts(session: Session, keys: list[str], client: str | None, now: datetime) -> list[Attempt]:
+    conditions = [VerificationAttempt.reference.in_(keys)] if keys else []
+    if client is not None:
+        conditions.append(VerificationAttempt.client == client)
+    if not conditions:
+        return []
+    rows = session.scalars(select(VerificationAttempt).where(
+        VerificationAttempt.attempted_at > now - policy.WINDOW, or_(*conditions)))
+    return [Attempt(reference=row.reference, client=row.client, succeeded=row.succeeded, at=as_utc(row.attempted_at))
+            for row in rows]
+
+
+def _record(session: Session, keys: list[str | None], client: str | None, channel: str | None,
+            conversation_id: str | None, succeeded: bool, now: datetime) -> list[Attempt]:
+    """One attempt, kept once per reference it was tested against (all at the same moment: one attempt)."""
+    for key in keys:
+        session.add(VerificationAttempt(reference=key, client=client, channel=channel,
+                                        conversation_id=conversation_id, succeeded=succeeded, attempted_at=now))
+    return [Attempt(reference=key, client=client, succeeded=succeeded, at=now) for key in keys]
+
+
+def _serialise(session: Session, keys: list[str]) -> None:
+    """Attempts on one reference take turns, so two at once cannot both pass a limit's last place.
+
+    SQLite: the unit of work holds the write lock from its start (locking=True). PostgreSQL: a transaction-level
+    advisory lock per reference (there may be no row to lock: the reference need not be on file).
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(keys):
+        digest = int.from_bytes(hashlib.sha256(f"verification:{key}".encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": digest})

@@ -1,55 +1,103 @@
 """Texting with debtors: which conversation a number is, which accounts it reaches, and its consent.
 
-An opt-out (STOP and its kin) covers the number on every debtor and account it is on file for (SPEC 7).
+Every function here takes a number as it came (Twilio's From, a stored contact point, a typed one) and
+reads it as E.164 first (`bot.domain.phones`), so callers need not. A number that is not a possible
+phone number has no conversation, reaches no account, and is never texted.
+
+Consent is kept per number in `SmsConsent`, the one place it is kept: an opt-out (STOP and its kin)
+covers the number on every debtor and account it is on file for, now or later (SPEC 7), even when
+nobody had the number on file when the STOP came. (`ContactPoint.sms_opt_out` is no longer used.)
 """
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.domain.phones import to_e164
 from bot.services import audit
 from bot.storage.db import unit_of_work
-from bot.storage.orm import Account, ContactPoint, PhoneConversation
+from bot.storage.orm import Account, ContactPoint, PhoneConversation, SmsConsent
+
+
+class NotAPhoneNumber(ValueError):
+    """What was given as a phone number is not one: nothing is stored for it or sent to it."""
+
+    def __init__(self):
+        super().__init__("not a phone number")  # the number itself is personal data: kept out of logs
+
+
+def e164(phone: str | None) -> str | None:
+    """The number in E.164 if it is one. Numbers reach this service with their country code (Twilio's
+    From, stored contact points); numbers typed without one are read in the debtor's region before."""
+    return to_e164(phone or "", None)
+
+
+def _required(phone: str | None) -> str:
+    number = e164(phone)
+    if number is None:
+        raise NotAPhoneNumber()
+    return number
 
 
 def conversation_for(phone: str) -> str:
-    """The conversation id of a number, issued on its first text."""
+    """The conversation id of a number, issued on its first text; NotAPhoneNumber for anything else."""
+    number = _required(phone)
     with unit_of_work() as session:
-        existing = session.scalars(select(PhoneConversation.conversation_id).where(PhoneConversation.phone == phone)).first()
+        existing = session.scalars(
+            select(PhoneConversation.conversation_id).where(PhoneConversation.phone == number)).first()
         if existing:
             return existing
     try:
         with unit_of_work() as session:
-            issued = PhoneConversation(phone=phone, conversation_id=uuid.uuid4().hex)
+            issued = PhoneConversation(phone=number, conversation_id=uuid.uuid4().hex)
             session.add(issued)
         return issued.conversation_id
     except IntegrityError:  # two first texts at once: the other one issued it
-        return conversation_for(phone)
+        return conversation_for(number)
 
 
 def phone_of(conversation_id: str) -> str | None:
-    """The number of an SMS conversation; None for any other conversation."""
+    """The number (E.164) of an SMS conversation; None for any other conversation."""
     with unit_of_work() as session:
-        return session.scalars(
-            select(PhoneConversation.phone).where(PhoneConversation.conversation_id == conversation_id)).first()
+        return e164(session.scalars(
+            select(PhoneConversation.phone).where(PhoneConversation.conversation_id == conversation_id)).first())
 
 
-def _points(session: Session, phone: str) -> list[ContactPoint]:
-    return list(session.scalars(select(ContactPoint).where(ContactPoint.kind == "phone", ContactPoint.value == phone)))
+def _points(session: Session, number: str) -> list[ContactPoint]:
+    return list(session.scalars(select(ContactPoint).where(ContactPoint.kind == "phone", ContactPoint.value == number)))
 
 
 def accounts_on(session: Session, phone: str) -> list[Account]:
     """Accounts whose debtor has this number on file, unless it was reported as reaching someone else."""
-    return [account for point in _points(session, phone) if point.status != "wrong"
-            for account in point.debtor.accounts]
+    number = e164(phone)
+    if number is None:
+        return []
+    return list(dict.fromkeys(account for point in _points(session, number) if point.status != "wrong"
+                              for account in point.debtor.accounts))
+
+
+def opted_out_numbers(session: Session, phones: Iterable[str]) -> set[str]:
+    """Which of these numbers (as given) texted STOP and not START since."""
+    numbers = {phone: e164(phone) for phone in phones}
+    wanted = {number for number in numbers.values() if number}
+    if not wanted:
+        return set()
+    out = set(session.scalars(select(SmsConsent.phone).where(SmsConsent.phone.in_(wanted),
+                                                             SmsConsent.opted_out.is_(True))))
+    return {phone for phone, number in numbers.items() if number in out}
 
 
 def number_opted_out(session: Session, phone: str) -> bool:
-    """Whether the number texted STOP: it covers the number on any debtor's record (SPEC 7)."""
-    return any(point.sms_opt_out for point in _points(session, phone))
+    """Whether the number may not be texted: it texted STOP (SPEC 7), or it is not a phone number at all."""
+    number = e164(phone)
+    if number is None:
+        return True
+    consent = session.get(SmsConsent, number)
+    return consent is not None and consent.opted_out
 
 
 def is_opted_out(phone: str) -> bool:
@@ -58,15 +106,27 @@ def is_opted_out(phone: str) -> bool:
 
 
 def set_opt_out(phone: str, opted_out: bool, conversation_id: str | None) -> int:
-    """Opt the number out of texts (or back in) wherever it is on file; returns how many accounts it covers."""
+    """Opt the number out of texts (or back in), whether or not it is on file yet; returns how many accounts
+    it covers now. A number first imported or added later is already covered. NotAPhoneNumber if not one."""
+    number = _required(phone)
+    try:
+        return _set_opt_out(number, opted_out, conversation_id)
+    except IntegrityError:  # the number's first STOP and START at once: the other one created its row
+        return _set_opt_out(number, opted_out, conversation_id)
+
+
+def _set_opt_out(number: str, opted_out: bool, conversation_id: str | None) -> int:
     with unit_of_work() as session:
-        points = _points(session, phone)
-        accounts = [account for point in points for account in point.debtor.accounts]
-        for point in points:
-            point.sms_opt_out = opted_out
+        consent = session.get(SmsConsent, number)
+        if consent is None:
+            session.add(SmsConsent(phone=number, opted_out=opted_out))
+        else:
+            consent.opted_out = opted_out
+        points = _points(session, number)
+        accounts = list(dict.fromkeys(account for point in points for account in point.debtor.accounts))
         action = "sms_opt_out" if opted_out else "sms_opt_in"
         for account in accounts:
-            audit.record(session, action, account=account, conversation_id=conversation_id, phone=phone)
-        if not accounts:  # a number we do not know: the request is still kept
-            audit.record(session, action, conversation_id=conversation_id, phone=phone)
+            audit.record(session, action, account=account, conversation_id=conversation_id, phone=number)
+        if not accounts:  # a number we do not know (yet): the request is still kept, and audited
+            audit.record(session, action, conversation_id=conversation_id, phone=number)
         return len(accounts)

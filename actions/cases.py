@@ -14,7 +14,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import answer_text, latest_intent
 from bot.domain.cases import case_number_in, contact_details_in, dispute_reason_in
 from bot.domain.money import format_money
-from bot.services import accounts, agreements, cases, handoffs, identity, sms
+from bot.services import agreements, cases, handoffs, identity, sms
 
 # The intent that opens each case, and the case it opens.
 CASE_TOPICS = {
@@ -120,18 +120,13 @@ def _stop_collection(dispatcher: CollectingDispatcher, tracker: Tracker, flag: s
 
 
 def _report_death(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
-    """Whoever tells us is not the debtor: record it against the account they name, and disclose nothing."""
+    """Whoever tells us is not the debtor: collection pauses until a person confirms it, and nothing is disclosed."""
     details = tracker.get_slot("case_details") or ""
-    account_ref = tracker.get_slot("account_ref") if tracker.get_slot("verified") else None
+    verified = bool(tracker.get_slot("verified"))
+    account_ref = tracker.get_slot("account_ref") if verified else None
     account_ref = account_ref or identity.likely_reference(details, whole_message_may_be_ref=False)
-    flagged = False
-    if account_ref:
-        try:
-            cases.raise_flag(account_ref, "deceased", tracker.sender_id, estate_contact=details)
-            flagged = True
-        except accounts.UnknownAccount:
-            pass  # said the same way either way: whether a reference is on file is not disclosed
-    handoffs.open_handoff(tracker.sender_id, "deceased", account_ref if flagged else None, estate_contact=details)
+    # Said the same way whether or not the reference is on file: that is not disclosed either.
+    cases.report_death(account_ref, tracker.sender_id, details, reporter_verified=verified)
     dispatcher.utter_message(response="utter_deceased_recorded", agency_phone=tracker.get_slot("agency_phone"))
     # The person reporting is not the debtor: forget any verification so nothing more is disclosed.
     return [SlotSet("verified", False), ConversationPaused()]

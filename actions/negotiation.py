@@ -228,22 +228,32 @@ def _summary(terms: Terms, currency: str) -> str:
 
 
 class ActionConfirmTerms(Action):
-    """The debtor said yes to the stated terms: record them (the one authorisation check runs in the service)."""
+    """The debtor said yes to the stated terms: record them (the one authorisation check runs in the service).
+
+    The use case returns all the reply needs, so nothing is read after the agreement is written. A refusal is
+    answered with a fixed text for its kind: its message is for people and logs (it can name the bot's limits).
+    """
 
     def name(self) -> str:
         return "action_confirm_terms"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         terms = terms_from_dict(json.loads(tracker.get_slot("pending_terms")))
-        account_ref = tracker.get_slot("account_ref")
+        agency_phone = tracker.get_slot("agency_phone")
         try:
-            agreements.record(account_ref, terms, agreements.ASSISTANT, tracker.sender_id)
-        except (NotAuthorised, agreements.CollectionPaused, UnknownAccount) as refused:
-            dispatcher.utter_message(response="utter_agreement_not_recorded", reason=str(refused))
+            recorded = agreements.record(tracker.get_slot("account_ref"), terms, agreements.ASSISTANT,
+                                         tracker.sender_id)
+        except NotAuthorised:
+            dispatcher.utter_message(response="utter_agreement_not_authorised", agency_phone=agency_phone)
             return cleared()
-        currency = agreements.negotiable(account_ref).currency
-        dispatcher.utter_message(response="utter_agreement_recorded", account_ref=account_ref,
-                                 summary=_summary(terms, currency))
+        except agreements.CollectionPaused as paused:
+            hold_reply(dispatcher, paused.hold)
+            return cleared()
+        except UnknownAccount:
+            dispatcher.utter_message(response="utter_agreement_not_recorded", agency_phone=agency_phone)
+            return cleared()
+        dispatcher.utter_message(response="utter_agreement_recorded", account_ref=recorded.account_ref,
+                                 summary=_summary(recorded.terms, recorded.currency))
         return cleared()
 
 

@@ -215,7 +215,8 @@ async def test_a_death_reported_by_an_unverified_person_discloses_nothing(demo):
     assert {"event": "pause", "timestamp": None} in events
     with unit_of_work() as session:
         view = accounts.view(session, accounts.get(session, "ACC-1002"))
-    assert view["flags"]["deceased"] and view["status"] == "ceased"
+    # collection paused until a person confirms it (tests/test_security_cases.py): not `deceased` on its word
+    assert view["flags"]["deceased_reported"] and not view["flags"]["deceased"] and view["status"] == "ceased"
     assert [h["reason"] for h in view["handoffs"]] == ["deceased"]
 
 

@@ -125,10 +125,12 @@ def test_stopping_flags_stop_collection_and_show_in_the_json(demo):
     view = state("BB-77310")
     assert view["status"] == "ceased"
     assert view["flags"] == {"sms_opt_out": False, "cease": True, "attorney": True, "bankruptcy": False,
-                             "deceased": False}
+                             "deceased": False, "deceased_reported": False}
     assert cases.hold_on("BB-77310").status == "ceased"
     with pytest.raises(ValueError):
         cases.raise_flag("BB-77310", "vacation", "c3")
+    with pytest.raises(ValueError):  # only a person sets it (cases.decide_death_report)
+        cases.raise_flag("BB-77310", "deceased", "c3")
 
 
 def test_new_contact_details_are_kept_unverified_and_never_twice(demo):

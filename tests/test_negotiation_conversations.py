@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.channels.rest import CONVERSATION_PREFIX
 from tests.conftest import run_cli
 from tests.test_conversations import Chat, demo  # noqa: F401 - the fixture is used by name
 
@@ -41,7 +42,7 @@ def test_a_plan_is_stated_confirmed_and_recorded_whole(demo, db):
     assert state["status"] == "plan_active"
     [plan] = state["plans"]
     assert plan["total"] == "1234.56" and plan["authorized_by"] == "bot" and plan["authorized_actor"] == "assistant"
-    assert plan["conversation_id"] == chat.sender
+    assert plan["conversation_id"] == CONVERSATION_PREFIX + chat.sender  # the REST channel namespaces its senders
     assert [i["amount"] for i in plan["installments"]] == ["150.00"] * 8 + ["34.56"]
     assert chat.say("yes") and len(account(db)["plans"]) == 1  # a repeated yes records nothing more
 

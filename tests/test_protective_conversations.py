@@ -1,6 +1,7 @@
 """Protective flows end to end over HTTP with the real servers; outcomes read with `python -m bot account --json`."""
 import pytest
 
+from bot.channels.rest import CONVERSATION_PREFIX
 from tests.conftest import run_cli
 from tests.test_conversations import Chat, assert_discloses_nothing, audit_of, demo  # noqa: F401 - fixture by name
 from tests.test_negotiation_conversations import account, verified_chat
@@ -115,8 +116,9 @@ def test_a_death_reported_by_a_relative_is_recorded_without_disclosing_anything(
     reply = chat.say("His reference was ACC-1002. I'm the executor, Alex Lee, alex.lee@example.com")
     assert "estate" in reply
     assert_discloses_nothing(reply)
-    state = account(db, "ACC-1002")
-    assert state["flags"]["deceased"] is True and state["status"] == "ceased"
+    state = account(db, "ACC-1002")  # paused until a person confirms the death
+    assert state["flags"]["deceased_reported"] is True and state["flags"]["deceased"] is False
+    assert state["status"] == "ceased"
     assert state["handoffs"][0]["reason"] == "deceased"
     assert "alex.lee@example.com" in audit_of("ACC-1002", db)
     assert chat.say("what did he owe?") == ""  # paused; and nothing was ever disclosed
@@ -145,7 +147,7 @@ def test_asking_for_a_person_hands_over_and_the_bot_falls_silent(demo, db):
     reply = chat.say("I want to talk to a real person")
     assert "a person will reply" in reply
     assert [(h["reason"], h["status"], h["conversation_id"]) for h in account(db)["handoffs"]] == [
-        ("request_human", "open", chat.sender)]
+        ("request_human", "open", CONVERSATION_PREFIX + chat.sender)]
     assert chat.say("what's my balance") == ""
 
 

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from bot.cli import DEMO
 from bot.domain.negotiation import nearest_plan
 from bot.domain.policy import parse_policy
-from bot.services import agreements, cases, imports, reminders
+from bot.services import agreements, cases, imports, reminders, sms
 from bot.sms.gateway import SmsGateway
 from bot.sms.standin import StandIn
 from bot.storage.db import unit_of_work
-from bot.storage.orm import Account, AuditEvent, ContactPoint
+from bot.storage.orm import Account, AuditEvent
 from tests.conftest import run_cli, write
 
 TODAY = date(2026, 11, 23)
@@ -87,8 +87,7 @@ def portfolio(db, standin, tmp_path) -> str:
     _import(tmp_path / "accounts.csv", [ref for ref in ROWS if ref != "R-RECENT"])
     cases.open_dispute("R-DISPUTED", "not_mine", "", "c1")
     cases.raise_flag("R-CEASED", "cease", "c1")
-    with unit_of_work() as session:
-        session.scalars(select(ContactPoint).where(ContactPoint.value == "+15552000004")).one().sms_opt_out = True
+    sms.set_opt_out("+15552000004", True, "c1")  # consent is kept per number (services.sms)
     cases.report_wrong_party("c1", ["+15552000005"])
     policy = parse_policy(yaml.safe_load((DEMO / "policies.yml").read_text())["creditors"][0]["policy"])
     agreements.record("R-PLAN", nearest_plan(Decimal("1234.56"), policy, "bot", TODAY, "USD", months=6),
@@ -258,9 +257,7 @@ def test_the_text_is_limited_content(monkeypatch):
 
 
 def test_an_opt_out_covers_the_number_on_every_debtors_record(portfolio):
-    with unit_of_work() as session:
-        ada = session.scalars(select(Account).where(Account.account_ref == "R-OPEN")).one()
-        next(p for p in ada.debtor.contact_points if p.kind == "phone").sms_opt_out = True  # on Ada's record only
+    sms.set_opt_out("+15552000001", True, "c1")  # Ada's number, which Ann's record has too
     with unit_of_work() as session:
         plan = reminders.plan_reminders(session, DAYTIME)
     skipped = {skip.account_ref: skip.reason for skip in plan.skipped}

@@ -25,7 +25,9 @@ COLLECTING = frozenset({AccountStatus.OPEN.value, AccountStatus.PLAN_ACTIVE.valu
 # Statuses nothing reopens: no case or agreement changes them.
 FINISHED = frozenset({AccountStatus.PAID.value, AccountStatus.SETTLED.value, AccountStatus.CLOSED.value})
 
-FLAGS = ("sms_opt_out", "cease", "attorney", "bankruptcy", "deceased")
+# The account JSON's flags (SPEC 5), and `deceased_reported`: a death reported, collection paused until a person
+# confirms it (then `deceased`) or rejects it.
+FLAGS = ("sms_opt_out", "cease", "attorney", "bankruptcy", "deceased", "deceased_reported")
 
 
 @dataclass(frozen=True)

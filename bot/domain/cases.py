@@ -8,10 +8,16 @@ import re
 from collections.abc import Iterable
 
 from bot.domain.accounts import AccountStatus
+from bot.domain.phones import to_e164
 
 DISPUTE_REASONS = ("not_mine", "wrong_amount", "already_paid", "identity_theft", "other")
 # Flags that stop collection for good (SPEC 2.9, 2.10); only a person clears them.
 STOPPING_FLAGS = ("cease", "attorney", "bankruptcy", "deceased")
+# Flags that pause collection until a person decides: a death reported by someone we cannot take at their word
+# (anyone could say it to stop collection on someone else's account). Confirmed, it becomes `deceased`.
+PAUSING_FLAGS = ("deceased_reported",)
+DEATH_REPORTED, DECEASED = "deceased_reported", "deceased"
+DEATH_REPORT_DECISIONS = ("confirm", "reject")
 
 # Checked in this order: "someone stole my identity and it's not mine" is identity theft.
 _REASON_PATTERNS = (
@@ -47,22 +53,31 @@ def dispute_reason_in(text: str) -> str | None:
     return None
 
 
-def phone_numbers_in(text: str) -> list[str]:
-    """Phone numbers, normalised to + and digits (E.164 when the country code was written)."""
+def phone_numbers_in(text: str, region: str | None = None) -> list[str]:
+    """Phone numbers a message gives, in E.164 (`bot.domain.phones`) read in `region` (the debtor's country).
+
+    Without a region, a number written without its country code is returned as its digits, a candidate that
+    whoever stores it reads in the debtor's region (`services.cases.add_contact_points` does).
+    """
     found = []
     for raw in _PHONE.findall(text or ""):
         digits = re.sub(r"\D", "", raw)
-        if 10 <= len(digits) <= 15:
-            found.append(("+" if raw.startswith("+") else "") + digits)
+        if not 10 <= len(digits) <= 15:
+            continue
+        number = to_e164(raw, region)
+        if number is None and region is None and not raw.startswith("+"):
+            number = digits
+        if number is not None and number not in found:
+            found.append(number)
     return found
 
 
-def contact_details_in(text: str) -> list[tuple[str, str]]:
-    """(kind, value) pairs for the phones, emails and street addresses a message gives."""
+def contact_details_in(text: str, region: str | None = None) -> list[tuple[str, str]]:
+    """(kind, value) pairs for the phones (see `phone_numbers_in`), emails and street addresses a message gives."""
     text = text or ""
     details = [("email", email.lower()) for email in _EMAIL.findall(text)]
     without_emails = _EMAIL.sub(" ", text)
-    details += [("phone", phone) for phone in phone_numbers_in(without_emails)]
+    details += [("phone", phone) for phone in phone_numbers_in(without_emails, region)]
     street = _STREET.search(without_emails)
     if street:
         details.append(("address", " ".join(street.group(0).split()).strip(" .")))
@@ -76,8 +91,13 @@ def case_number_in(text: str) -> str | None:
 
 def collection_status(agreement_status: AccountStatus, *, open_dispute: bool, stopping_flags: Iterable[str]
                       ) -> AccountStatus:
-    """The account's status: a stop outranks a dispute, which outranks whatever agreement is in force."""
-    if any(flag in STOPPING_FLAGS for flag in stopping_flags):
+    """The account's status: a stop outranks a dispute, which outranks whatever agreement is in force.
+
+    A reported death (a pausing flag) shows as `ceased` too: SPEC 5 has no "paused" status, and whatever reads
+    only the status (an integration, a campaign) must take no collection step while a person checks it. It is
+    not `disputed`: nobody disputes the debt. Rejected, the flag clears and the status follows the account again.
+    """
+    if any(flag in STOPPING_FLAGS or flag in PAUSING_FLAGS for flag in stopping_flags):
         return AccountStatus.CEASED
     if open_dispute:
         return AccountStatus.DISPUTED

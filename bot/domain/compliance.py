@@ -24,6 +24,7 @@ class ContactRules:
     opt_out_notice_channels: frozenset[str]
     paused_statuses: frozenset[str]
     stopping_flags: frozenset[str]
+    pausing_flags: frozenset[str] = frozenset()  # collection waits for a person's decision (a reported death)
 
 
 @lru_cache(maxsize=None)
@@ -39,6 +40,7 @@ def rule_set(name: str = "us_reg_f") -> ContactRules:
         opt_out_notice_channels=frozenset(raw["opt_out_notice_channels"]),
         paused_statuses=frozenset(raw["paused_statuses"]),
         stopping_flags=frozenset(raw["stopping_flags"]),
+        pausing_flags=frozenset(raw.get("pausing_flags", ())),
     )
 
 
@@ -49,7 +51,7 @@ class ContactSituation:
     channel: str  # call | sms | email
     debtor_timezone: str
     account_status: str
-    flags: frozenset[str]  # active flags: cease, attorney, bankruptcy, deceased
+    flags: frozenset[str]  # active flags: cease, attorney, bankruptcy, deceased, deceased_reported
     opted_out_channels: frozenset[str]
     call_attempts: Sequence[datetime] = ()
     last_phone_conversation: datetime | None = None
@@ -67,6 +69,9 @@ def may_contact(situation: ContactSituation, now: datetime, rules: ContactRules)
     stopped = sorted(situation.flags & rules.stopping_flags)
     if stopped:
         return Verdict(False, f"collection stopped: {', '.join(stopped)}")
+    paused = sorted(situation.flags & rules.pausing_flags)
+    if paused:
+        return Verdict(False, f"collection paused: {', '.join(paused)}")
     if situation.account_status in rules.paused_statuses:
         return Verdict(False, f"collection paused: account {situation.account_status}")
     if situation.channel in situation.opted_out_channels:

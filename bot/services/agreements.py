@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from bot.domain.accounts import COLLECTING, AccountStatus
+from bot.domain.accounts import AccountStatus
 from bot.domain.money import to_minor
 from bot.domain.negotiation import (
     PlanTerms,
@@ -37,7 +38,11 @@ ASSISTANT = Actor("bot", "assistant")
 
 
 class CollectionPaused(Exception):
-    """The account takes no new agreement (disputed, ceased, closed or already paid)."""
+    """The account takes no new agreement (disputed, ceased, closed or already paid); `hold` says why."""
+
+    def __init__(self, account_ref: str, hold: cases.Hold):
+        super().__init__(f"account {account_ref} is {hold.status}: no new agreement")
+        self.hold = hold
 
 
 @dataclass(frozen=True)
@@ -61,9 +66,14 @@ def negotiable(account_ref: str) -> Negotiable:
 
 @dataclass(frozen=True)
 class Recorded:
+    """What was recorded, with everything a reply about it needs, read in the same transaction."""
+
     kind: str
     id: int
     duplicate: bool  # True when this exact agreement had been recorded before
+    account_ref: str  # as it is on file
+    currency: str
+    terms: Terms
 
 
 def _request_key(conversation_id: str | None, account_ref: str, terms: Terms) -> str | None:
@@ -102,20 +112,36 @@ def _supersede(session, account: Account, actor: Actor, conversation_id: str | N
                          conversation_id=conversation_id, kind=type(row).__name__.lower(), id=row.id)
 
 
+def _locked_account(session: Session, account_ref: str) -> Account:
+    """The account, its row locked until the transaction ends (SELECT ... FOR UPDATE; SQLite's unit of work
+    holds the database's write lock instead), and read again after the lock: a confirmation racing another
+    waits here, then sees the agreement the other one wrote."""
+    account = accounts.get(session, account_ref)
+    return session.scalars(select(Account).where(Account.id == account.id).with_for_update()
+                           .execution_options(populate_existing=True)).one()
+
+
 def record(account_ref: str, terms: Terms, actor: Actor, conversation_id: str | None, today: date | None = None,
            ) -> Recorded:
-    """Authorise and write an agreement; raises NotAuthorised, CollectionPaused or UnknownAccount."""
+    """Authorise and write an agreement; raises NotAuthorised, CollectionPaused or UnknownAccount.
+
+    One transaction, the account locked before anything in force is read: two confirmations at once end
+    with one agreement in force, the later superseding the earlier. Any failure inside writes nothing.
+    """
     kind, table, status = _KIND[type(terms)]
     key = _request_key(conversation_id, account_ref, terms)
     try:
-        with unit_of_work() as session:
-            account = accounts.get(session, account_ref)
+        with unit_of_work(locking=True) as session:
+            account = _locked_account(session, account_ref)
+            recorded = lambda row, duplicate: Recorded(kind, row.id, duplicate, account.account_ref,  # noqa: E731
+                                                      account.currency, terms)
             if key:
                 existing = session.scalars(select(table).where(table.request_key == key)).first()
                 if existing is not None:
-                    return Recorded(kind, existing.id, duplicate=True)
-            if account.status not in COLLECTING:
-                raise CollectionPaused(f"account {account.account_ref} is {account.status}: no new agreement")
+                    return recorded(existing, True)
+            hold = cases.hold_of(account)
+            if hold is not None:
+                raise CollectionPaused(account.account_ref, hold)
             policy = parse_policy(account.creditor.policy)
             balance = accounts.statement_of(account).balance
             authorise(terms, balance, policy, actor.tier, today or accounts.local_today(account), account.currency)
@@ -131,11 +157,12 @@ def record(account_ref: str, terms: Terms, actor: Actor, conversation_id: str | 
             session.flush()
             audit.record(session, f"{kind}_agreed", actor=actor.name, account=account,
                          conversation_id=conversation_id, tier=actor.tier, id=row.id, terms=terms_to_dict(terms))
-            return Recorded(kind, row.id, duplicate=False)
+            return recorded(row, False)
     except IntegrityError:
         # The same request raced itself in: the first one won; report it rather than a second agreement.
         with unit_of_work() as session:
-            existing = session.scalars(select(table).where(table.request_key == key)).first()
+            existing = session.scalars(select(table).where(table.request_key == key)).first() if key else None
             if existing is None:
                 raise
-            return Recorded(kind, existing.id, duplicate=True)
+            account = session.get(Account, existing.account_id)
+            return Recorded(kind, existing.id, True, account.account_ref, account.currency, terms)

@@ -9,14 +9,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.domain.accounts import COLLECTING, FINISHED, AccountStatus
-from bot.domain.cases import DISPUTE_REASONS, STOPPING_FLAGS, collection_status
-from bot.services import accounts, audit
+from bot.domain.cases import (
+    DEATH_REPORT_DECISIONS,
+    DEATH_REPORTED,
+    DECEASED,
+    DISPUTE_REASONS,
+    STOPPING_FLAGS,
+    collection_status,
+)
+from bot.domain.phones import region_of_timezone, to_e164
+from bot.services import accounts, audit, handoffs
 from bot.storage.db import unit_of_work
 from bot.storage.orm import Account, AccountFlag, ContactPoint, Dispute, utcnow
 
 DISPUTE_OUTCOMES = ("upheld", "rejected")
+# Crockford's base32: no I, L, O or U to misread when a debtor reads a reference out on the phone.
+_REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_REFERENCE_TRIES = 5
 
 
 class UnknownDispute(LookupError):
@@ -67,6 +79,21 @@ def hold_on(account_ref: str) -> Hold | None:
         return hold_of(accounts.get(session, account_ref))
 
 
+def new_dispute_reference() -> str:
+    """DSP- and 12 random base32 characters (60 bits): among ten million disputes, a collision has a chance of
+    about 4 in 100,000 (n squared over 2 to the 61); one that happens anyway is retried."""
+    code = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(12))
+    return f"DSP-{code[:4]}-{code[4:8]}-{code[8:]}"
+
+
+def _unused_reference(session: Session) -> str:
+    for _ in range(_REFERENCE_TRIES):
+        reference = new_dispute_reference()
+        if session.scalars(select(Dispute.id).where(Dispute.reference == reference)).first() is None:
+            return reference
+    raise RuntimeError(f"no unused dispute reference in {_REFERENCE_TRIES} tries: is the generator random?")
+
+
 @dataclass(frozen=True)
 class DisputeRecord:
     reference: str
@@ -86,7 +113,7 @@ def open_dispute(account_ref: str, reason: str, details: str, conversation_id: s
             if details and details not in existing.details:
                 existing.details = f"{existing.details}\n{details}".strip()
             return DisputeRecord(existing.reference, existing.reason, new=False)
-        dispute = Dispute(account_id=account.id, reference=f"DSP-{secrets.token_hex(3).upper()}", reason=reason,
+        dispute = Dispute(account_id=account.id, reference=_unused_reference(session), reason=reason,
                           details=details[:4000], conversation_id=conversation_id)
         account.disputes.append(dispute)
         refresh_status(account)
@@ -124,9 +151,15 @@ def resolve_dispute(reference: str, outcome: str, actor: str, note: str = "") ->
 
 def raise_flag(account_ref: str, flag: str, conversation_id: str | None, actor: str = audit.ASSISTANT,
                **details: Any) -> bool:
-    """Set a stopping flag (cease, attorney, bankruptcy, deceased); True when it was not already set."""
-    if flag not in STOPPING_FLAGS:
-        raise ValueError(f"flag must be one of {', '.join(STOPPING_FLAGS)}, got {flag!r}")
+    """Set a stopping flag (cease, attorney, bankruptcy); True when it was not already set.
+
+    Not `deceased`: a death is reported (`report_death`) and only a person confirms it (`decide_death_report`).
+    """
+    if flag not in STOPPING_FLAGS or flag == DECEASED:
+        allowed = [name for name in STOPPING_FLAGS if name != DECEASED]
+        raise ValueError(f"flag must be one of {', '.join(allowed)}, got {flag!r}"
+                         + (" (a death is reported with report_death and confirmed by a person)" if flag == DECEASED
+                            else ""))
     details = {key: value for key, value in details.items() if value}
     with unit_of_work() as session:
         account = accounts.get(session, account_ref)
@@ -141,6 +174,69 @@ def raise_flag(account_ref: str, flag: str, conversation_id: str | None, actor: 
         return existing is None
 
 
+def _active_flag(account: Account, flag: str) -> AccountFlag | None:
+    return next((f for f in account.flags if f.flag == flag and f.cleared_at is None), None)
+
+
+def report_death(account_ref: str | None, conversation_id: str, estate_contact: str, reporter_verified: bool) -> None:
+    """Someone tells us the debtor died: collection pauses and a person takes the conversation; nothing more.
+
+    Nobody is taken at their word, verified or not: a verified reporter proved they know the reference and the
+    date of birth, which the family (or anyone wanting collection stopped) may well know, and by what they say
+    they are not the debtor. So the account is only `deceased_reported` until a person confirms it
+    (`decide_death_report`). The reporter learns nothing: an unknown reference is handled the same way.
+    """
+    # The person first: should the flag fail to be written, a person still has the report and its words.
+    handoffs.open_handoff(conversation_id, "deceased", account_ref, estate_contact=estate_contact,
+                          reporter_verified=reporter_verified)
+    if not account_ref:
+        return
+    with unit_of_work() as session:
+        account = accounts.find(session, account_ref)
+        if account is None:
+            return
+        details = {key: value for key, value in {"estate_contact": estate_contact[:4000],
+                                                 "conversation_id": conversation_id}.items() if value}
+        confirmed = _active_flag(account, DECEASED) is not None
+        reported = _active_flag(account, DEATH_REPORTED)
+        if reported is not None:
+            reported.details = {**reported.details, **details}
+        elif not confirmed:
+            account.flags.append(AccountFlag(flag=DEATH_REPORTED, details={**details,
+                                                                           "reporter_verified": reporter_verified}))
+        refresh_status(account)
+        audit.record(session, "death_reported", account=account, conversation_id=conversation_id,
+                     reporter_verified=reporter_verified, repeated=reported is not None or confirmed,
+                     estate_contact=estate_contact[:4000])
+
+
+def decide_death_report(account_ref: str, decision: str, actor: str, note: str = "") -> str:
+    """A person's decision: `confirm` sets `deceased` (collection stops for good), `reject` clears the pause.
+
+    Confirming needs no earlier report (a person may learn of a death by letter); rejecting needs one.
+    Returns the account's status now.
+    """
+    if decision not in DEATH_REPORT_DECISIONS:
+        raise ValueError(f"decision must be one of {', '.join(DEATH_REPORT_DECISIONS)}, got {decision!r}")
+    if not actor.strip() or actor.strip() == audit.ASSISTANT:
+        raise ValueError("a death report is decided by a person: give their login as the actor")
+    with unit_of_work() as session:
+        account = accounts.get(session, account_ref)
+        reported = _active_flag(account, DEATH_REPORTED)
+        if reported is None and decision == "reject":
+            raise ValueError(f"account {account.account_ref} has no reported death awaiting a decision")
+        if reported is not None:
+            reported.cleared_at = utcnow()
+            reported.details = {**reported.details, "decision": decision, "decided_by": actor}
+        if decision == "confirm" and _active_flag(account, DECEASED) is None:
+            account.flags.append(AccountFlag(flag=DECEASED, details={
+                **(reported.details if reported is not None else {}), "confirmed_by": actor, "note": note}))
+        refresh_status(account)
+        audit.record(session, "death_confirmed" if decision == "confirm" else "death_report_rejected", actor=actor,
+                     account=account, note=note)
+        return account.status
+
+
 def note_hardship(account_ref: str, circumstances: str, conversation_id: str | None) -> None:
     with unit_of_work() as session:
         account = accounts.get(session, account_ref)
@@ -149,26 +245,42 @@ def note_hardship(account_ref: str, circumstances: str, conversation_id: str | N
 
 
 def add_contact_points(account_ref: str, details: list[tuple[str, str]], conversation_id: str | None) -> int:
-    """New phones, emails or addresses from the debtor, kept unverified; returns how many were new."""
+    """New phones, emails or addresses from the debtor, kept unverified; returns how many were new.
+
+    Phones are kept in E.164, a number typed without its country code read in the debtor's country (from
+    their time zone), so that it is the number an opt-out or a wrong-party report names; what is not a
+    possible phone number is not kept (the audit event counts it).
+    """
     with unit_of_work() as session:
         account = accounts.get(session, account_ref)
+        region = region_of_timezone(account.debtor.timezone)
+        given = [(kind, to_e164(value, region) if kind == "phone" else value) for kind, value in details]
         known = {(c.kind, c.value) for c in account.debtor.contact_points}
-        new = [(kind, value) for kind, value in dict.fromkeys(details) if (kind, value) not in known]
+        new = [(kind, value) for kind, value in dict.fromkeys(given)
+               if value is not None and (kind, value) not in known]
         for kind, value in new:
             account.debtor.contact_points.append(
                 ContactPoint(kind=kind, value=value[:320], source="debtor", verified=False))
+        unreadable = sum(1 for _kind, value in given if value is None)
         audit.record(session, "contact_updated", account=account, conversation_id=conversation_id,
-                     added=[{"kind": kind, "value": value} for kind, value in new])
+                     added=[{"kind": kind, "value": value} for kind, value in new],
+                     **({"unreadable_phones": unreadable} if unreadable else {}))
         return len(new)
 
 
 def report_wrong_party(conversation_id: str, addresses: list[str], account_ref: str | None = None) -> int:
-    """Whoever answered is not the debtor: mark the contact points they were reached on as wrong."""
+    """Whoever answered is not the debtor: mark the contact points they were reached on as wrong.
+
+    A phone is matched by its E.164 form (read in the account's country if one is named), so the number
+    marked is the one stored, texted and opted out, however it was written; other addresses as given.
+    """
     with unit_of_work() as session:
-        marked = list(session.scalars(select(ContactPoint).where(ContactPoint.value.in_(addresses)))) if addresses else []
+        account = accounts.find(session, account_ref) if account_ref else None
+        region = region_of_timezone(account.debtor.timezone) if account else None
+        values = list(dict.fromkeys(to_e164(address, region) or address for address in addresses))
+        marked = list(session.scalars(select(ContactPoint).where(ContactPoint.value.in_(values)))) if values else []
         for point in marked:
             point.status = "wrong"
-        account = accounts.find(session, account_ref) if account_ref else None
         audit.record(session, "wrong_party_reported", account=account, conversation_id=conversation_id,
                      contact_points_marked=len(marked))
         return len(marked)

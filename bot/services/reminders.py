@@ -26,10 +26,11 @@ from bot.domain.compliance import Verdict
 from bot.services import accounts, audit
 from bot.services.contact import outbound_verdict
 from bot.sms.gateway import SmsGateway, SmsSendError
-from bot.storage.db import as_utc, unit_of_work
+from bot.storage.db import RunLocked, as_utc, run_lock, unit_of_work
 from bot.storage.orm import Account, AuditEvent
 
 REMINDER_SENT = "reminder_sent"
+RUN_LOCK = "remind"  # one sending run at a time, across processes and machines sharing the database
 ACTOR = "reminders"
 CHANNEL = "sms"
 DEFAULT_INTERVAL = timedelta(days=7)
@@ -208,6 +209,10 @@ class ReminderNotRecorded(RuntimeError):
     """A message went out but its audit events could not be written: the run stops rather than risk resending."""
 
 
+class RemindRunLocked(RuntimeError):
+    """Another run holds the run lock: this one stops before its next text (before its first, usually)."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     reminder: Reminder
@@ -269,19 +274,29 @@ def send_reminders(plan: ReminderPlan, gateway: SmsGateway, clock: Callable[[], 
                    progress: Callable[[int, int, Outcome], None] | None = None) -> list[Outcome]:
     """Send the plan's messages one by one; each sent message is recorded in its own transaction.
 
+    The run holds the `remind` run lock throughout (renewed before each text), so two runs at once cannot
+    text one person twice: the second raises RemindRunLocked having sent nothing. Each text's last check
+    (`_still_allowed`) runs under the lock and sees what an earlier run recorded.
     `clock` gives the time of the check made just before each send (default: the plan's `now`).
     A failed send is reported and the run goes on; nothing is recorded for it.
     """
     outcomes: list[Outcome] = []
     texted: set[str] = set()
-    for number, reminder in enumerate(plan.reminders, start=1):
-        if reminder.to in texted:  # plans never repeat a number; this holds even for a hand-made one
-            outcome = Outcome(reminder, (), withheld=f"{reminder.to} was already texted in this run")
-        else:
-            outcome = _send_one(reminder, plan, gateway, clock() if clock else plan.now)
-        if outcome.sent:
-            texted.add(reminder.to)
-        outcomes.append(outcome)
-        if progress:
-            progress(number, len(plan.reminders), outcome)
+    try:
+        with run_lock(RUN_LOCK) as renew:
+            for number, reminder in enumerate(plan.reminders, start=1):
+                renew()
+                if reminder.to in texted:  # plans never repeat a number; this holds even for a hand-made one
+                    outcome = Outcome(reminder, (), withheld=f"{reminder.to} was already texted in this run")
+                else:
+                    outcome = _send_one(reminder, plan, gateway, clock() if clock else plan.now)
+                if outcome.sent:
+                    texted.add(reminder.to)
+                outcomes.append(outcome)
+                if progress:
+                    progress(number, len(plan.reminders), outcome)
+    except RunLocked as locked:
+        sent = sum(outcome.sent for outcome in outcomes)
+        raise RemindRunLocked(f"{locked}; this run sent {'nothing' if not sent else f'{sent} text(s)'} and"
+                              f" stops: run it again once the other has finished") from locked
     return outcomes

@@ -1,7 +1,15 @@
-"""Command line for operations: `python -m bot COMMAND` (SPEC section 5)."""
+"""Command line for operations: `python -m bot COMMAND` (SPEC section 5).
+
+Exit status: 0 done; 1 refused (bad input: a file, a value; nothing was changed); 2 usage (arguments);
+3 unknown reference; 4 not authorised; 5 the database is not ready (no file or no tables, or an older schema:
+run `python -m bot migrate`); 6 the database cannot be reached or DATABASE_URL is not a database URL;
+7 another setting is wrong; 70 an unexpected failure (one line; BOT_DEBUG=1 shows the traceback); 130
+interrupted. Whatever goes wrong, the operator gets one line on stderr, never a traceback (`main`).
+"""
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
@@ -10,9 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session
 
-from bot.config import PROJECT_ROOT
+from bot.config import PROJECT_ROOT, ConfigError, database_url
 from bot.domain.dates import DateError, format_date, parse_iso_date
 from bot.domain.money import MoneyError, format_money, parse_amount
 from bot.domain.negotiation import NotAuthorised, PromiseTerms, SettlementTerms, plan_by_monthly, plan_by_months
@@ -27,7 +37,11 @@ if TYPE_CHECKING:
     from bot.services.reminders import Outcome, ReminderPlan
 
 DEMO = PROJECT_ROOT / "bot" / "demo"
-EXIT_REJECTED, EXIT_UNKNOWN, EXIT_NOT_AUTHORISED = 1, 3, 4
+EXIT_REJECTED, EXIT_USAGE, EXIT_UNKNOWN, EXIT_NOT_AUTHORISED = 1, 2, 3, 4
+EXIT_DATABASE_NOT_READY, EXIT_DATABASE_UNAVAILABLE, EXIT_CONFIGURATION = 5, 6, 7
+EXIT_INTERNAL, EXIT_INTERRUPTED = 70, 130
+# Commands that work without our database, or make it: every other one checks it first.
+WITHOUT_DATABASE = frozenset({"migrate", "prepare", "sms", "api-token"})
 
 
 def _today() -> date:
@@ -38,6 +52,9 @@ def _import(kind: str, action) -> int:
     try:
         summary = action()
     except ImportRejected as rejected:
+        if len(rejected.problems) == 1 and not rejected.problems[0].line:  # the file itself: one line
+            print(f"{kind}: nothing imported: {rejected.problems[0]}", file=sys.stderr)
+            return EXIT_REJECTED
         print(f"{kind}: nothing imported; {len(rejected.problems)} problem(s):", file=sys.stderr)
         for problem in rejected.problems:
             print(f"  {problem}", file=sys.stderr)
@@ -141,6 +158,20 @@ def cmd_resolve_dispute(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_death_report(args: argparse.Namespace) -> int:
+    """A person's decision on a reported death: confirm sets `deceased` (collection stops), reject resumes it."""
+    try:
+        status = cases.decide_death_report(args.ref, args.decision, args.actor, args.note or "")
+    except accounts.UnknownAccount as error:
+        print(error, file=sys.stderr)
+        return EXIT_UNKNOWN
+    except ValueError as error:
+        print(f"not decided: {error}", file=sys.stderr)
+        return EXIT_REJECTED
+    print(f"death report on {args.ref.upper()} {args.decision}ed; the account is now {status}")
+    return 0
+
+
 def _parse_utc(text: str) -> datetime:
     """An ISO 8601 instant; one without an offset is taken as UTC."""
     moment = datetime.fromisoformat(text.strip())
@@ -195,7 +226,7 @@ def cmd_remind(args: argparse.Namespace) -> int:
     clock = (lambda: now) if args.now else (lambda: datetime.now(timezone.utc))
     try:
         outcomes = reminders.send_reminders(plan, gateway, clock=clock, progress=progress)
-    except reminders.ReminderNotRecorded as error:
+    except (reminders.ReminderNotRecorded, reminders.RemindRunLocked) as error:
         print(f"stopped: {error}", file=sys.stderr)
         return EXIT_REJECTED
     sent = sum(o.sent for o in outcomes)
@@ -207,15 +238,24 @@ def cmd_remind(args: argparse.Namespace) -> int:
 
 
 def cmd_sms(args: argparse.Namespace) -> int:
-    """Text the assistant from the terminal: lines go to Rasa as Twilio webhooks, replies come from the stand-in."""
+    """Text the assistant from the terminal: lines go to Rasa as Twilio webhooks, replies come from the stand-in.
+
+    Development only: it signs with the development auth token (this checkout's secret) and reads replies
+    from the Twilio stand-in, neither of which exists in production.
+    """
     import requests
 
+    from bot.config import ConfigError, is_production
     from bot.sms.gateway import DEV_STANDIN_URL, E164, SmsConfigError, TwilioSettings
     from bot.sms.standin import sent_messages, simulate_phone
 
     try:
+        if is_production():
+            print("`python -m bot sms` is for development: production has no Twilio stand-in to read replies"
+                  " from (text the real number instead)", file=sys.stderr)
+            return 2
         settings = TwilioSettings.from_env()
-    except SmsConfigError as error:
+    except (SmsConfigError, ConfigError) as error:
         print(error, file=sys.stderr)
         return EXIT_REJECTED
     if not E164.match(args.number):
@@ -230,6 +270,60 @@ def cmd_sms(args: argparse.Namespace) -> int:
         return EXIT_REJECTED
     return simulate_phone(args.number, sys.stdin, sys.stdout, settings=settings, rasa_url=args.rasa_url,
                           standin_url=standin_url, prompt=sys.stdin.isatty())
+
+
+def cmd_erase(args: argparse.Namespace) -> int:
+    """Remove a debtor's personal data (SPEC 10): on every account of theirs, since it is theirs, not the account's."""
+    from bot.services import erasure
+
+    try:
+        erased = erasure.erase(args.ref, args.actor)
+    except accounts.UnknownAccount as error:
+        print(error, file=sys.stderr)
+        return EXIT_UNKNOWN
+    counts = erased.counts()
+    print(f"erased the personal data of the debtor of {args.ref.strip().upper()} on {len(erased.account_refs)}"
+          f" account(s): {', '.join(erased.account_refs)} ({counts['conversations']} conversation(s),"
+          f" {counts['conversation_events_deleted']} conversation event(s) deleted, {counts['contact_points_deleted']}"
+          f" contact point(s) deleted, {counts['audit_entries_scrubbed']} audit entr(ies) cleared); amounts,"
+          f" agreements and the audit trail are kept")
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    """Delete conversation texts, verification attempts and offered choices older than the retention."""
+    from bot.services import erasure
+
+    days = args.days if args.days is not None else erasure.retention_days()
+    if days < 1:
+        print("--days must be at least 1", file=sys.stderr)
+        return EXIT_REJECTED
+    try:
+        now = _parse_utc(args.now) if args.now else None
+    except ValueError:
+        print(f"--now must be an ISO 8601 time such as 2026-11-23T15:00:00Z, got {args.now!r}", file=sys.stderr)
+        return EXIT_REJECTED
+    purged = erasure.purge(days, args.actor, now=now, dry_run=args.dry_run)
+    what = (f"{purged.conversation_events} conversation event(s), {purged.verification_attempts} verification"
+            f" attempt(s), {purged.offered_choices} offered choice(s) older than {days} days"
+            f" (before {purged.before:%Y-%m-%d %H:%M:%S} UTC)")
+    print(f"dry run: would delete {what}; nothing deleted" if args.dry_run else f"purged {what}")
+    return 0
+
+
+def cmd_api_token(args: argparse.Namespace) -> int:
+    """A short-lived Bearer token for the Rasa HTTP API, for curl (the API takes no token in a URL)."""
+    from bot.config import ConfigError, rasa_api_token
+
+    if args.minutes <= 0 or args.minutes > 24 * 60:
+        print("--minutes must be between 1 and 1440", file=sys.stderr)
+        return EXIT_REJECTED
+    try:
+        print(rasa_api_token(args.minutes))
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    return 0
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
@@ -288,6 +382,14 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--actor", required=True, help="who decided (a supervisor's login)")
     command.add_argument("--note", help="what was found, and what was sent to the debtor")
     command.set_defaults(run=cmd_resolve_dispute)
+    command = commands.add_parser("death-report", help="record a person's decision on a reported death")
+    command.add_argument("ref", help="the account reference")
+    command.add_argument("decision", choices=list(cases.DEATH_REPORT_DECISIONS),
+                         help="confirm: the debtor has died, collection stops; reject: the report was wrong, collection"
+                              " resumes")
+    command.add_argument("--actor", required=True, help="who decided (a person's login)")
+    command.add_argument("--note", help="what the decision rests on (a death certificate, a call with the debtor)")
+    command.set_defaults(run=cmd_death_report)
     command = commands.add_parser("remind", help="text a first reminder to the accounts due for contact")
     command.add_argument("--dry-run", action="store_true", help="print what would be sent and why others are skipped")
     command.add_argument("--now", help="plan as at this UTC time (ISO 8601), instead of the clock")
@@ -298,6 +400,20 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--rasa-url", default=f"http://127.0.0.1:{os.environ.get('RASA_PORT', '5005')}")
     command.add_argument("--standin-url", help="the Twilio stand-in (default: TWILIO_API_BASE_URL, or the development one)")
     command.set_defaults(run=cmd_sms)
+    command = commands.add_parser("api-token", help="print a short-lived Bearer token for the Rasa HTTP API")
+    command.add_argument("--minutes", type=int, default=15, help="how long it is valid (default 15)")
+    command.set_defaults(run=cmd_api_token)
+    command = commands.add_parser("erase", help="remove a debtor's personal data (all their accounts), keep amounts"
+                                  " and agreements")
+    command.add_argument("ref", help="an account reference of the debtor")
+    command.add_argument("--actor", default=_login(), help="who asked for it (default: your login)")
+    command.set_defaults(run=cmd_erase)
+    command = commands.add_parser("purge", help="delete conversation texts older than the retention (RETENTION_DAYS)")
+    command.add_argument("--days", type=int, help="keep this many days (default: RETENTION_DAYS, or 365)")
+    command.add_argument("--dry-run", action="store_true", help="say what would be deleted, delete nothing")
+    command.add_argument("--now", help="count the days back from this UTC time (ISO 8601), instead of the clock")
+    command.add_argument("--actor", default=_login(), help="who ran it (default: your login)")
+    command.set_defaults(run=cmd_purge)
     commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(run=cmd_migrate)
     commands.add_parser("prepare", help="migrate, and import the demo portfolio into an empty database"
                         ).set_defaults(run=cmd_prepare)
@@ -305,6 +421,71 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "operations"
+
+
+class DatabaseNotReady(RuntimeError):
+    """The database has no tables, or an older schema: the message says to migrate."""
+
+
+def _database_shown(url: str) -> str:
+    """Where the database is, for a message: a file's path, or the URL without its password."""
+    parsed = make_url(url)
+    return parsed.database if parsed.get_backend_name() == "sqlite" else parsed.render_as_string(hide_password=True)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0].strip() if text else type(error).__name__
+
+
+def _failure(error: BaseException) -> tuple[str, int]:
+    """The one place an error becomes what the operator reads, and the exit status."""
+    if isinstance(error, DatabaseNotReady):
+        return str(error), EXIT_DATABASE_NOT_READY
+    if isinstance(error, (ArgumentError, NoSuchModuleError)):
+        return ("DATABASE_URL is not a database URL such as postgresql://user@host:5432/collections or"
+                f" sqlite:////path/to/collections.db ({_first_line(error)})"), EXIT_DATABASE_UNAVAILABLE
+    if isinstance(error, DBAPIError):
+        reason = _first_line(error)
+        lowered = reason.lower()
+        if "no such table" in lowered or ("relation" in lowered and "does not exist" in lowered):
+            return f"the database has no tables yet: {migrate.MIGRATE_HINT}", EXIT_DATABASE_NOT_READY
+        try:
+            where = _database_shown(database_url())
+        except Exception:  # noqa: BLE001 - the message must not fail
+            where = "DATABASE_URL"
+        return f"cannot use the database at {where}: {reason}", EXIT_DATABASE_UNAVAILABLE
+    if isinstance(error, ConfigError):
+        return str(error), EXIT_CONFIGURATION
+    if isinstance(error, (OSError, UnicodeError)):
+        return f"refused: {error}", EXIT_REJECTED
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted", EXIT_INTERRUPTED
+    return f"failed: {type(error).__name__}: {_first_line(error)}", EXIT_INTERNAL
+
+
+def _check_database(command: str) -> None:
+    """Before a command touches the database: it exists and is migrated (and no empty SQLite file is made)."""
+    if command in WITHOUT_DATABASE:
+        return
+    problem = migrate.readiness_problem(database_url())
+    if problem:
+        raise DatabaseNotReady(problem)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return args.run(args)
+    args = build_parser().parse_args(argv)  # usage errors: argparse's message, exit 2
+    try:
+        _check_database(args.command)
+        return args.run(args)
+    except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001 - every failure gets one line, no traceback
+        if os.environ.get("BOT_DEBUG") and not isinstance(error, KeyboardInterrupt):
+            raise
+        message, status = _failure(error)
+        print(" ".join(message.split()), file=sys.stderr)
+        return status

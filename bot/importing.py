@@ -15,6 +15,7 @@ import yaml
 
 from bot.domain.dates import DateError, parse_iso_date
 from bot.domain.money import MoneyError, check_currency, parse_amount
+from bot.domain.phones import region_of_timezone, to_e164
 from bot.domain.policy import PolicyError, parse_policy
 
 ACCOUNT_COLUMNS = (
@@ -23,7 +24,6 @@ ACCOUNT_COLUMNS = (
 )
 # Regulation F lets a collector assume the validation notice arrived five days after placement.
 VALIDATION_PERIOD = timedelta(days=35)
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-_/.]{0,63}$")
 
@@ -34,7 +34,7 @@ class Problem:
     reason: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.reason}"
+        return f"line {self.line}: {self.reason}" if self.line else self.reason  # 0: the file as a whole
 
 
 class ImportRejected(Exception):
@@ -78,15 +78,39 @@ def _read_text(path: Path) -> str:
         return path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
         raise ImportRejected([Problem(0, f"no such file: {path}")]) from None
+    except IsADirectoryError:
+        raise ImportRejected([Problem(0, f"{path} is a directory, not a file")]) from None
+    except PermissionError:
+        raise ImportRejected([Problem(0, f"no permission to read {path}")]) from None
     except UnicodeDecodeError as error:
         raise ImportRejected([Problem(0, f"not UTF-8 text ({error.reason} at byte {error.start})")]) from None
 
 
+_ISO_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+REQUIRED_ACCOUNT_COLUMNS = ("account_ref", "creditor_id", "debtor_name", "date_of_birth", "timezone", "currency",
+                            "principal", "interest", "fees", "placed_on")
+
+
+class _RowProblems(list):
+    """The problems of one row: every check runs, so the creditor sees all of them at once."""
+
+    def check(self, reader, *args):
+        """reader(*args), or None with its complaint noted."""
+        try:
+            return reader(*args)
+        except (ValueError, DateError, MoneyError) as error:
+            self.append(str(error))
+            return None
+
+
 def _date_field(value: dict[str, str], name: str) -> date:
+    text = (value.get(name) or "").strip()
     try:
-        return parse_iso_date(value[name])
-    except DateError as error:
-        raise ValueError(f"{name}: {error}") from None
+        return parse_iso_date(text)
+    except DateError:
+        if _ISO_SHAPE.match(text):  # shaped right, but no such day (1970-02-31)
+            raise ValueError(f"{name}: {text!r} is not a real date") from None
+        raise ValueError(f"{name}: {text!r} is not an ISO 8601 date such as 1985-03-12") from None
 
 
 def _amount_field(value: dict[str, str], name: str, currency: str) -> Decimal:
@@ -96,41 +120,53 @@ def _amount_field(value: dict[str, str], name: str, currency: str) -> Decimal:
         raise ValueError(f"{name}: {error}") from None
 
 
-def _account_from_row(row: dict[str, str], line: int, today: date) -> AccountRecord:
-    """One row, or ValueError naming the first thing wrong with it."""
-    value = {key: (row.get(key) or "").strip() for key in ACCOUNT_COLUMNS}
-    for required in ("account_ref", "creditor_id", "debtor_name", "date_of_birth", "timezone", "currency",
-                     "principal", "interest", "fees", "placed_on"):
-        if not value[required]:
-            raise ValueError(f"{required} is empty")
-    if not _REF.match(value["account_ref"]):
-        raise ValueError(f"account_ref {value['account_ref']!r} has characters other than letters, digits and - _ / .")
-    date_of_birth = _date_field(value, "date_of_birth")
-    if not date(1900, 1, 1) <= date_of_birth < today:
-        raise ValueError(f"date_of_birth {date_of_birth} is not a plausible date of birth")
-    placed_on = _date_field(value, "placed_on")
-    if placed_on > today:
-        raise ValueError(f"placed_on {placed_on} is in the future")
-    if value["phone"] and not _E164.match(value["phone"]):
-        raise ValueError(f"phone {value['phone']!r} is not E.164 such as +15551230001")
-    if value["email"] and not _EMAIL.match(value["email"]):
-        raise ValueError(f"email {value['email']!r} is not an email address")
+def _time_zone(name: str) -> str:
     try:
-        ZoneInfo(value["timezone"])
+        ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"timezone {value['timezone']!r} is not an IANA time zone such as America/Chicago") from None
-    currency = check_currency(value["currency"])
-    amounts = {key: _amount_field(value, key, currency) for key in ("principal", "interest", "fees")}
-    if sum(amounts.values()) == 0:
-        raise ValueError("principal, interest and fees are all zero: nothing is owed")
-    validation_ends_on = (
-        _date_field(row, "validation_ends_on") if (row.get("validation_ends_on") or "").strip()
-        else placed_on + VALIDATION_PERIOD
-    )
+        raise ValueError(f"timezone {name!r} is not an IANA time zone such as America/Chicago") from None
+    return name
+
+
+def _account_from_row(row: dict[str, str], line: int, today: date) -> AccountRecord:
+    """One row, or ValueError naming everything wrong with it ("; "-separated)."""
+    value = {key: (row.get(key) or "").strip() for key in ACCOUNT_COLUMNS}
+    problems = _RowProblems(f"{name} is empty" for name in REQUIRED_ACCOUNT_COLUMNS if not value[name])
+    given = lambda name: bool(value[name])  # noqa: E731 - an empty field is reported once, as empty
+    if given("account_ref") and not _REF.match(value["account_ref"]):
+        problems.append(f"account_ref {value['account_ref']!r} has characters other than letters, digits and - _ / .")
+    date_of_birth = problems.check(_date_field, value, "date_of_birth") if given("date_of_birth") else None
+    if date_of_birth is not None and not date(1900, 1, 1) <= date_of_birth < today:
+        problems.append(f"date_of_birth {date_of_birth} is not a plausible date of birth")
+    placed_on = problems.check(_date_field, value, "placed_on") if given("placed_on") else None
+    if placed_on is not None and placed_on > today:
+        problems.append(f"placed_on {placed_on} is in the future")
+    # Stored in E.164 (the key opt-outs are kept by); a number without its country code is read in the
+    # debtor's country, which their time zone gives.
+    phone = to_e164(value["phone"], region_of_timezone(value["timezone"])) if value["phone"] else ""
+    if phone is None:
+        problems.append(f"phone {value['phone']!r} is not a possible phone number: write it in E.164 such as"
+                        " +15551230001")
+    if value["email"] and not _EMAIL.match(value["email"]):
+        problems.append(f"email {value['email']!r} is not an email address")
+    if given("timezone"):
+        problems.check(_time_zone, value["timezone"])
+    currency = problems.check(check_currency, value["currency"]) if given("currency") else None
+    amounts = {key: problems.check(_amount_field, value, key, currency) for key in ("principal", "interest", "fees")
+               if currency and given(key)}
+    if len(amounts) == 3 and None not in amounts.values() and sum(amounts.values()) == 0:
+        problems.append("principal, interest and fees are all zero: nothing is owed")
+    validation_ends_on = None
+    if (row.get("validation_ends_on") or "").strip():
+        validation_ends_on = problems.check(_date_field, row, "validation_ends_on")
+    elif placed_on is not None:
+        validation_ends_on = placed_on + VALIDATION_PERIOD
+    if problems:
+        raise ValueError("; ".join(problems))
     return AccountRecord(
         line=line, account_ref=value["account_ref"], creditor_id=value["creditor_id"],
         original_creditor=value["original_creditor"], debtor_name=value["debtor_name"],
-        date_of_birth=date_of_birth, postcode=value["postcode"], phone=value["phone"], email=value["email"],
+        date_of_birth=date_of_birth, postcode=value["postcode"], phone=phone, email=value["email"],
         timezone=value["timezone"], currency=currency, placed_on=placed_on,
         validation_ends_on=validation_ends_on, **amounts,
     )

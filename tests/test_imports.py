@@ -40,7 +40,7 @@ def test_accounts_import_and_show_as_json(db, tmp_path):
     for key in ("plans", "settlements", "promises", "disputes", "handoffs"):
         assert account[key] == []
     assert account["flags"] == {"sms_opt_out": False, "cease": False, "attorney": False, "bankruptcy": False,
-                                "deceased": False}
+                                "deceased": False, "deceased_reported": False}
     assert account_json("T-1002", db)["original_creditor"] == "Acme Telecom Ltd"
 
 

@@ -1,0 +1,203 @@
+"""Erasing a debtor's personal data (SPEC 10) and purging conversation texts past their retention.
+
+What is kept after an erasure is what the law and the books need: the accounts and their amounts, the
+agreements with their instalments, and the audit trail without its personal content. The audit log is
+otherwise append-only; an erasure is the one change made to past entries, and it is itself audited.
+
+Erasure is per debtor, not per account: the name, date of birth and contact points belong to the person, who
+is the same on all their accounts, so every account of theirs loses its personal data together (the command
+lists them).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import column, delete, func, inspect, select, table
+from sqlalchemy.orm import Session
+
+from bot.config import ConfigError
+from bot.services import accounts, audit
+from bot.storage.db import unit_of_work
+from bot.storage.orm import (
+    AccountFlag,
+    AuditEvent,
+    ContactPoint,
+    Dispute,
+    Handoff,
+    OfferedChoices,
+    PhoneConversation,
+    Plan,
+    Promise,
+    Settlement,
+    VerificationAttempt,
+    utcnow,
+)
+
+ERASED = "[erased]"
+# Verification only reads dates of birth from 1900 on, so no answer can ever match an erased debtor's.
+ERASED_DATE_OF_BIRTH = date.min
+DEFAULT_RETENTION_DAYS = 365
+# Audit and case details that say what happened without saying anything about the person: amounts, ids,
+# outcomes, counts. Every other key (phones, words, circumstances, contacts, references given, notes, texts,
+# clients, and any key added later) is erased: an allow-list, so a new personal field is never missed.
+IMPERSONAL_DETAILS = frozenset({
+    "balance", "kind", "id", "tier", "terms", "reference", "reason", "repeated", "method", "line", "changed",
+    "contact_points_marked", "message_sid", "sent_at", "account_refs", "creditor_id", "policy", "later_reasons",
+    "last_offer", "assistant_last_offer", "problems", "channel", "failures", "locked", "count", "counts", "days",
+    "before", "status", "outcome", "locked_until", "reference_failures", "client_failures", "reporter_verified",
+    "decision", "decided_by", "confirmed_by", "conversation_id",
+})
+# Rasa's SQL tracker store: one row per event, `sender_id` being the conversation id, `timestamp` Unix seconds.
+_RASA_EVENTS = table("events", column("sender_id"), column("timestamp"))
+
+
+def retention_days() -> int:
+    """RETENTION_DAYS: how many days conversation texts are kept (default 365)."""
+    raw = os.environ.get("RETENTION_DAYS", "").strip() or str(DEFAULT_RETENTION_DAYS)
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"RETENTION_DAYS must be a whole number of days, at least 1; got {raw!r}")
+    return int(raw)
+
+
+def scrubbed(details: dict[str, Any] | None) -> dict[str, Any]:
+    """The details with every value that may describe the person replaced by a marker."""
+    return {key: value if key in IMPERSONAL_DETAILS else ERASED for key, value in (details or {}).items()}
+
+
+def _rasa_events_exist(session: Session) -> bool:
+    """Rasa creates its `events` table when it first starts: a database it never served has none."""
+    return inspect(session.connection()).has_table("events")
+
+
+@dataclass(frozen=True)
+class Erasure:
+    account_refs: list[str]
+    conversations: int
+    conversation_events_deleted: int
+    contact_points_deleted: int
+    audit_entries_scrubbed: int
+
+    def counts(self) -> dict[str, int]:
+        return {"conversations": self.conversations, "conversation_events_deleted": self.conversation_events_deleted,
+                "contact_points_deleted": self.contact_points_deleted,
+                "audit_entries_scrubbed": self.audit_entries_scrubbed}
+
+
+def _conversations_of(session: Session, account_ids: list[int], phones: list[str]) -> set[str]:
+    """Every conversation linked to the accounts: audit, agreements, disputes, handoffs, the numbers' texts."""
+    found: set[str] = set()
+    for model, id_column in ((AuditEvent, AuditEvent.account_id), (Plan, Plan.account_id),
+                             (Settlement, Settlement.account_id), (Promise, Promise.account_id),
+                             (Dispute, Dispute.account_id), (Handoff, Handoff.account_id)):
+        found.update(session.scalars(select(model.conversation_id).where(id_column.in_(account_ids))))
+    if phones:
+        found.update(session.scalars(select(PhoneConversation.conversation_id).where(PhoneConversation.phone.in_(phones))))
+    found.discard(None)
+    found.discard("")
+    return found
+
+
+def _scrub_rows(rows: Iterable[Any]) -> int:
+    changed = 0
+    for row in rows:
+        clean = scrubbed(row.details)
+        if clean != row.details:
+            row.details = clean
+            changed += 1
+    return changed
+
+
+def erase(account_ref: str, actor: str, now: datetime | None = None) -> Erasure:
+    """Remove the personal data of the debtor behind `account_ref`, on all their accounts, in one transaction."""
+    now = now or utcnow()
+    with unit_of_work() as session:
+        account = accounts.find(session, account_ref)
+        if account is None:
+            raise accounts.UnknownAccount(account_ref)
+        debtor = account.debtor
+        owned = list(debtor.accounts)
+        account_ids = [a.id for a in owned]
+        phones = [point.value for point in debtor.contact_points if point.kind == "phone"]
+        conversations = _conversations_of(session, account_ids, phones)
+
+        # Consent is kept by number (SmsConsent), apart from any record: an opt-out outlives the erasure.
+        contact_points = len(debtor.contact_points)
+        for point in list(debtor.contact_points):
+            session.delete(point)
+        session.flush()
+        # A number's conversation mapping goes with it, unless the number still reaches someone else.
+        still_on_file = set(session.scalars(select(ContactPoint.value).where(ContactPoint.value.in_(phones)))) if phones else set()
+        gone = [phone for phone in phones if phone not in still_on_file]
+        if gone:
+            session.execute(delete(PhoneConversation).where(PhoneConversation.phone.in_(gone)))
+
+        debtor.name = f"{ERASED} debtor {debtor.id}"  # unique: the identity constraint holds for many erasures
+        debtor.date_of_birth = ERASED_DATE_OF_BIRTH
+        debtor.postcode = ""
+
+        for dispute in session.scalars(select(Dispute).where(Dispute.account_id.in_(account_ids))):
+            dispute.details = ERASED if dispute.details else ""
+            if dispute.resolution_note:
+                dispute.resolution_note = ERASED
+        _scrub_rows(session.scalars(select(AccountFlag).where(AccountFlag.account_id.in_(account_ids))))
+        handoff_link = Handoff.account_id.in_(account_ids)
+        audit_link = AuditEvent.account_id.in_(account_ids)
+        if conversations:
+            handoff_link = handoff_link | Handoff.conversation_id.in_(conversations)
+            audit_link = audit_link | AuditEvent.conversation_id.in_(conversations)
+        _scrub_rows(session.scalars(select(Handoff).where(handoff_link)))
+        audit_entries = _scrub_rows(session.scalars(select(AuditEvent).where(audit_link)))
+
+        events_deleted = 0
+        if conversations:
+            session.execute(delete(OfferedChoices).where(OfferedChoices.conversation_id.in_(conversations)))
+            if _rasa_events_exist(session):
+                events_deleted = session.execute(
+                    delete(_RASA_EVENTS).where(_RASA_EVENTS.c.sender_id.in_(conversations))).rowcount
+
+        erasure = Erasure(sorted(a.account_ref for a in owned), len(conversations), events_deleted, contact_points,
+                          audit_entries)
+        for owned_account in owned:
+            audit.record(session, "personal_data_erased", actor=actor, account=owned_account, at=now,
+                         account_refs=erasure.account_refs, counts=erasure.counts())
+        return erasure
+
+
+@dataclass(frozen=True)
+class Purge:
+    before: datetime
+    conversation_events: int
+    verification_attempts: int
+    offered_choices: int
+
+
+def purge(days: int, actor: str, now: datetime | None = None, dry_run: bool = False) -> Purge:
+    """Delete conversation texts (Rasa's events), verification attempts and offered choices older than `days`."""
+    if days < 1:
+        raise ValueError("the retention must be at least 1 day")
+    now = now or utcnow()
+    before = now - timedelta(days=days)
+    with unit_of_work() as session:
+        old_events = _RASA_EVENTS.c.timestamp < before.timestamp()
+        old_attempts = VerificationAttempt.attempted_at < before
+        old_choices = OfferedChoices.offered_at < before
+        has_events = _rasa_events_exist(session)
+        if dry_run:
+            count = lambda source, condition: session.scalar(select(func.count()).select_from(source).where(condition))  # noqa: E731
+            return Purge(before, count(_RASA_EVENTS, old_events) if has_events else 0,
+                         count(VerificationAttempt, old_attempts), count(OfferedChoices, old_choices))
+        result = Purge(
+            before,
+            session.execute(delete(_RASA_EVENTS).where(old_events)).rowcount if has_events else 0,
+            session.execute(delete(VerificationAttempt).where(old_attempts)).rowcount,
+            session.execute(delete(OfferedChoices).where(old_choices)).rowcount,
+        )
+        audit.record(session, "conversations_purged", actor=actor, at=now, days=days, before=before.isoformat(),
+                     counts={"conversation_events": result.conversation_events,
+                             "verification_attempts": result.verification_attempts,
+                             "offered_choices": result.offered_choices})
+        return result

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from bot.domain.accounts import FLAGS, Statement
 from bot.domain.money import from_minor
-from bot.services import audit
+from bot.services import audit, sms
 from bot.storage.db import unit_of_work
-from bot.storage.orm import Account
+from bot.storage.orm import Account, utcnow
 
 
 class UnknownAccount(LookupError):
@@ -70,14 +70,21 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def view(session: Session, account: Account) -> dict[str, Any]:
-    """The account JSON of SPEC section 5: the contract integrations and acceptance tests read."""
+def view(session: Session, account: Account, now: datetime | None = None) -> dict[str, Any]:
+    """The account JSON of SPEC section 5: the contract integrations and acceptance tests read.
+
+    `now` (default the real time) is the moment the verification lock is shown for.
+    """
+    from bot.services.identity import verification_status  # here: identity looks accounts up itself
+
     money = lambda minor: str(from_minor(minor, account.currency))  # noqa: E731
     statement = statement_of(account)
     active_flags = {flag.flag for flag in account.flags if flag.cleared_at is None}
     phones = [c for c in account.debtor.contact_points if c.kind == "phone"]
     flags = {name: name in active_flags for name in FLAGS}
-    flags["sms_opt_out"] = any(c.sms_opt_out for c in phones)
+    # Consent is kept per number (services.sms, the one place): the debtor's numbers that texted STOP.
+    opted_out = sms.opted_out_numbers(session, [c.value for c in phones])
+    flags["sms_opt_out"] = bool(opted_out)
     return {
         "account_ref": account.account_ref,
         "status": account.status,
@@ -137,9 +144,10 @@ def view(session: Session, account: Account) -> dict[str, Any]:
             for d in account.disputes
         ],
         "flags": flags,
+        "verification": verification_status(session, account.account_ref, now or utcnow()),
         "contact_points": [
             {"kind": c.kind, "value": c.value, "source": c.source, "verified": c.verified, "status": c.status,
-             "sms_opt_out": c.sms_opt_out}
+             "sms_opt_out": c.kind == "phone" and c.value in opted_out}
             for c in account.debtor.contact_points
         ],
         "handoffs": [

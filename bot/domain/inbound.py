@@ -52,15 +52,15 @@ def screen(raw: object, offered: Collection[str] = ()) -> Screened:
     """The message cleaned for the assistant, or the reason it cannot be read (to say back to the sender).
 
     `offered` are the button payloads the assistant last offered in this conversation: a text starting with
-    `/` passes on as a command only when it is exactly one of them; any other loses its leading slashes and
-    is read as the words it is.
+    `/` passes on as a command only when it is exactly one of them, and never with entities (Rasa would set
+    whatever a `{...}` after the intent names); any other loses its leading slashes and is read as words.
     """
     if not isinstance(raw, str):
         return Screened("", EMPTY_REPLY)
     # Lone UTF-16 surrogates (a JSON "\ud800") are not text and make the NLU pipeline raise.
     text = raw.encode("utf-8", "ignore").decode("utf-8")
     text = _CONTROL.sub("", unicodedata.normalize("NFC", text)).strip()
-    if text.startswith(COMMAND_PREFIX) and text not in offered:
+    if text.startswith(COMMAND_PREFIX) and (text not in offered or "{" in text):
         text = text.lstrip(COMMAND_PREFIX).strip()
     if not text:
         return Screened("", EMPTY_REPLY)

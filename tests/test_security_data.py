@@ -9,7 +9,7 @@ import logging
 import os
 import stat
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -258,7 +258,8 @@ def test_erase_removes_the_debtors_personal_data_and_keeps_the_books(db, tmp_pat
     _demo(db)
     _second_account_for_jordan(db, tmp_path)
     web, texts, other = (f"erase-{kind}-{uuid.uuid4().hex[:8]}" for kind in ("web", "sms", "other"))
-    run_cli("agree", "ACC-1001", "plan", "--months", "6", "--date", "2026-12-15", "--tier", "agent",
+    first_due = (datetime.now(timezone.utc).date() + timedelta(days=14)).isoformat()  # `agree` works on today
+    run_cli("agree", "ACC-1001", "plan", "--months", "6", "--date", first_due, "--tier", "agent",
             "--actor", "kim", "--conversation", web, database=db)
     cases.note_hardship("ACC-1001", "I lost my job at the mill on 3 May 2026, call me on +15551239999", web)
     cases.add_contact_points("ACC-1001", [("phone", "+15551238888"), ("email", "jordan@home.example")], web)

@@ -64,8 +64,9 @@ def test_the_async_send_lets_the_event_loop_run_while_it_waits(standin):
         return [first, *rest], during
 
     sids, ticks_during_send = asyncio.run(scenario())
-    # a blocking send never yields, so the ticker could not run while it waited for the stand-in (0 ticks)
-    assert ticks_during_send > 10
+    # a blocking send never yields, so the ticker could not run while it waited for the stand-in (0 ticks);
+    # how many times it ran depends on the machine's speed, so only "it ran" is asserted
+    assert ticks_during_send > 0
     assert sorted(m["sid"] for m in standin.messages(to=JORDAN)) == sorted(sids)
     assert sorted(m["body"] for m in standin.messages()) == ["async 0", "async 1", "async 2"]
 

@@ -134,9 +134,13 @@ def _report_death(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
 
 def _update_contact(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
     details = contact_details_in(tracker.get_slot("case_details") or "")
-    added = cases.add_contact_points(tracker.get_slot("account_ref"), details, tracker.sender_id)
-    dispatcher.utter_message(response="utter_contact_updated" if added else "utter_contact_already_known",
-                             details=", ".join(value for _, value in details))
+    update = cases.add_contact_points(tracker.get_slot("account_ref"), details, tracker.sender_id)
+    if update.added:  # said back as stored, so a phone reads with its country code
+        dispatcher.utter_message(response="utter_contact_updated", details=", ".join(update.added))
+    if update.known:
+        dispatcher.utter_message(response="utter_contact_already_known", details=", ".join(update.known))
+    if update.unreadable:
+        dispatcher.utter_message(response="utter_phone_unreadable", details=", ".join(update.unreadable))
     return []
 
 

@@ -134,8 +134,10 @@ def test_stopping_flags_stop_collection_and_show_in_the_json(demo):
 
 
 def test_new_contact_details_are_kept_unverified_and_never_twice(demo):
-    assert cases.add_contact_points("ACC-1001", [("email", "jo@example.com"), ("phone", "+15550100199")], "c1") == 2
-    assert cases.add_contact_points("ACC-1001", [("email", "jo@example.com")], "c2") == 0
+    first = cases.add_contact_points("ACC-1001", [("email", "jo@example.com"), ("phone", "+15550100199")], "c1")
+    assert first.added == ("jo@example.com", "+15550100199") and first.known == ()
+    again = cases.add_contact_points("ACC-1001", [("email", "jo@example.com")], "c2")
+    assert again.added == () and again.known == ("jo@example.com",)
     with unit_of_work() as session:
         points = accounts.get(session, "ACC-1001").debtor.contact_points
         new = [(p.kind, p.value, p.source, p.verified) for p in points if p.source == "debtor"]

@@ -269,6 +269,8 @@ def test_erase_removes_the_debtors_personal_data_and_keeps_the_books(db, tmp_pat
         session.add(PhoneConversation(phone=JORDAN_PHONE, conversation_id=texts))
         session.add(OfferedChoices(conversation_id=web, payloads=["/affirm"]))
     sms.set_opt_out(JORDAN_PHONE, True, texts)
+    from bot.services import identity
+    identity.verify("ACC-1001", "1 January 1970", now=NOW, conversation_id=web, client="ip:203.0.113.7")
     _add_events(db, web, ["ACC-1001", "12 March 1985", "I lost my job"], NOW.timestamp())
     _add_events(db, texts, ["03/12/1985", "STOP"], NOW.timestamp())
     _add_events(db, other, ["someone else's words"], NOW.timestamp())
@@ -298,6 +300,8 @@ def test_erase_removes_the_debtors_personal_data_and_keeps_the_books(db, tmp_pat
     with unit_of_work() as session:
         assert session.get(SmsConsent, JORDAN_PHONE).opted_out  # the opt-out outlives the record
         assert session.get(OfferedChoices, web) is None
+        attempts = session.query(VerificationAttempt).all()  # the lock stays, who tried does not
+        assert attempts and all(attempt.client is None for attempt in attempts)
         erased = [e for e in session.query(AuditEvent).filter_by(action="personal_data_erased")]
         assert {e.actor for e in erased} == {"dpo-alex"} and len(erased) == 2
     # the erased debtor can no longer be verified, whatever date is given

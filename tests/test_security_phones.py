@@ -128,9 +128,9 @@ def test_a_number_typed_without_its_country_code_is_the_number_an_opt_out_names(
     """Attack: a debtor types a number as people do; on 5e1d85d it was kept as 5551230001 and a STOP from
     +15551230001 did not cover it, so it could still be texted."""
     # Jordan (Chicago) retypes his own number: the same number, nothing new.
-    assert cases.add_contact_points("ACC-1001", contact_details_in("my number is 555-123-0001"), "c1") == 0
+    assert cases.add_contact_points("ACC-1001", contact_details_in("my number is 555-123-0001"), "c1").known == (JORDAN,)
     # Sam (New York) gives Jordan's number, typed the same way.
-    assert cases.add_contact_points("ACC-1002", contact_details_in("or call 555-123-0001"), "c2") == 1
+    assert cases.add_contact_points("ACC-1002", contact_details_in("or call 555-123-0001"), "c2").added == (JORDAN,)
     with unit_of_work() as session:
         added = [p.value for p in accounts.get(session, "ACC-1002").debtor.contact_points if p.source == "debtor"]
     assert added == [JORDAN]
@@ -293,3 +293,22 @@ def test_a_webhook_from_what_is_not_a_phone_number_is_refused_cleanly(demo_stack
         assert session.scalars(select(PhoneConversation)).all() == []
     assert post_text(demo_stack, JORDAN, "hi").status_code == 200  # the channel still works for a real number
     assert demo_stack.twilio.messages(JORDAN)
+
+
+async def test_a_contact_update_is_said_back_as_stored_and_an_unreadable_number_is_not_called_known(demo):
+    """The debtor hears the number as it was kept (with its country code); one that is not a phone number
+    is not silently dropped behind "we already have it on file"."""
+    from actions.cases import ActionRecordCase
+    from tests.test_actions import run, tracker
+
+    added = tracker(verified=True, account_ref="ACC-1002", case_topic="update_contact",
+                    case_details="my new number is 555-123-0077")
+    _, said, messages = await run(ActionRecordCase(), added)
+    assert said == ["utter_contact_updated"] and messages[0]["details"] == "+15551230077"
+    unreadable = tracker(verified=True, account_ref="ACC-1002", case_topic="update_contact",
+                         case_details="call me on 555-123-45678")
+    _, said, messages = await run(ActionRecordCase(), unreadable)
+    assert said == ["utter_phone_unreadable"] and messages[0]["details"] == "55512345678"
+    with unit_of_work() as session:
+        kept = [p.value for p in accounts.get(session, "ACC-1002").debtor.contact_points if p.source == "debtor"]
+    assert kept == ["+15551230077"]

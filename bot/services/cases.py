@@ -244,8 +244,18 @@ def note_hardship(account_ref: str, circumstances: str, conversation_id: str | N
                      circumstances=circumstances[:4000])
 
 
-def add_contact_points(account_ref: str, details: list[tuple[str, str]], conversation_id: str | None) -> int:
-    """New phones, emails or addresses from the debtor, kept unverified; returns how many were new.
+@dataclass(frozen=True)
+class ContactUpdate:
+    """What came of the contact details a debtor gave: each value as stored (phones in E.164) or as typed."""
+
+    added: tuple[str, ...]
+    known: tuple[str, ...]  # already on file
+    unreadable: tuple[str, ...]  # phones that are not possible numbers, as typed: nothing was kept of them
+
+
+def add_contact_points(account_ref: str, details: list[tuple[str, str]], conversation_id: str | None
+                       ) -> ContactUpdate:
+    """New phones, emails or addresses from the debtor, kept unverified.
 
     Phones are kept in E.164, a number typed without its country code read in the debtor's country (from
     their time zone), so that it is the number an opt-out or a wrong-party report names; what is not a
@@ -254,18 +264,20 @@ def add_contact_points(account_ref: str, details: list[tuple[str, str]], convers
     with unit_of_work() as session:
         account = accounts.get(session, account_ref)
         region = region_of_timezone(account.debtor.timezone)
-        given = [(kind, to_e164(value, region) if kind == "phone" else value) for kind, value in details]
-        known = {(c.kind, c.value) for c in account.debtor.contact_points}
-        new = [(kind, value) for kind, value in dict.fromkeys(given)
-               if value is not None and (kind, value) not in known]
+        given = [(kind, typed, to_e164(typed, region) if kind == "phone" else typed) for kind, typed in details]
+        on_file = {(c.kind, c.value) for c in account.debtor.contact_points}
+        readable = list(dict.fromkeys((kind, value) for kind, _typed, value in given if value is not None))
+        new = [(kind, value) for kind, value in readable if (kind, value) not in on_file]
         for kind, value in new:
             account.debtor.contact_points.append(
                 ContactPoint(kind=kind, value=value[:320], source="debtor", verified=False))
-        unreadable = sum(1 for _kind, value in given if value is None)
+        unreadable = tuple(typed for _kind, typed, value in given if value is None)
         audit.record(session, "contact_updated", account=account, conversation_id=conversation_id,
                      added=[{"kind": kind, "value": value} for kind, value in new],
-                     **({"unreadable_phones": unreadable} if unreadable else {}))
-        return len(new)
+                     **({"unreadable_phones": len(unreadable)} if unreadable else {}))
+        return ContactUpdate(added=tuple(value for _kind, value in new),
+                             known=tuple(value for pair in readable if pair in on_file for _kind, value in [pair]),
+                             unreadable=unreadable)
 
 
 def report_wrong_party(conversation_id: str, addresses: list[str], account_ref: str | None = None) -> int:

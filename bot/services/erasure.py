@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import column, delete, func, inspect, select, table
+from sqlalchemy import column, delete, func, inspect, select, table, update
 from sqlalchemy.orm import Session
 
 from bot.config import ConfigError
+from bot.domain.verification import normalise_reference
 from bot.services import accounts, audit
 from bot.storage.db import unit_of_work
 from bot.storage.orm import (
@@ -151,6 +152,10 @@ def erase(account_ref: str, actor: str, now: datetime | None = None) -> Erasure:
             audit_link = audit_link | AuditEvent.conversation_id.in_(conversations)
         _scrub_rows(session.scalars(select(Handoff).where(handoff_link)))
         audit_entries = _scrub_rows(session.scalars(select(AuditEvent).where(audit_link)))
+
+        # The verification attempts stay (they are the 24-hour lock), but not who made them (an IP or a phone).
+        session.execute(update(VerificationAttempt).where(VerificationAttempt.reference.in_(
+            [normalise_reference(a.account_ref) for a in owned])).values(client=None))
 
         events_deleted = 0
         if conversations:

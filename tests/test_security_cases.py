@@ -28,7 +28,7 @@ from bot.domain.negotiation import PlanTerms, SettlementTerms, plan_by_months, t
 from bot.services import accounts, agreements, audit, cases, imports, reminders
 from bot.services.contact import outbound_verdict
 from bot.storage.db import RunLocked, run_lock, unit_of_work
-from bot.storage.orm import AuditEvent, Plan, RunLock
+from bot.storage.orm import AuditEvent, Handoff, Plan, RunLock
 from tests.conftest import run_cli
 from tests.test_actions import DOMAIN, SLOTS
 from tests.test_remind import running_standin, standin  # noqa: F401 (fixtures)
@@ -362,3 +362,20 @@ def _dead_run_lock_expires() -> None:
     held.__exit__(None, None, None)  # (what the dead run's release would have done: nothing of the new holder's)
     with unit_of_work() as session:
         assert session.scalars(select(RunLock)).all() == []
+
+
+def test_a_death_report_and_its_handoff_are_written_together_or_not_at_all(demo, monkeypatch):
+    """A report whose pause cannot be written leaves no handoff behind that claims it (one transaction)."""
+    real_record = audit.record
+
+    def failing(session, action, **kwargs):
+        if action == "death_reported":
+            raise RuntimeError("the database went away")
+        return real_record(session, action, **kwargs)
+
+    monkeypatch.setattr(audit, "record", failing)
+    with pytest.raises(RuntimeError):
+        cases.report_death("ACC-1001", "conv-death", "his sister, 555 0100", reporter_verified=False)
+    with unit_of_work() as session:
+        assert session.scalars(select(Handoff)).all() == []
+        assert "deceased_reported" not in {f.flag for f in accounts.get(session, "ACC-1001").flags}

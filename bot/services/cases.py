@@ -186,13 +186,10 @@ def report_death(account_ref: str | None, conversation_id: str, estate_contact: 
     they are not the debtor. So the account is only `deceased_reported` until a person confirms it
     (`decide_death_report`). The reporter learns nothing: an unknown reference is handled the same way.
     """
-    # The person first: should the flag fail to be written, a person still has the report and its words.
-    handoffs.open_handoff(conversation_id, "deceased", account_ref, estate_contact=estate_contact,
-                          reporter_verified=reporter_verified)
-    if not account_ref:
-        return
-    with unit_of_work() as session:
-        account = accounts.find(session, account_ref)
+    with unit_of_work() as session:  # the handoff and the pause commit together, or neither does
+        account = accounts.find(session, account_ref) if account_ref else None
+        handoffs.open_in(session, conversation_id, "deceased", account.account_ref if account else None,
+                         estate_contact=estate_contact, reporter_verified=reporter_verified)
         if account is None:
             return
         details = {key: value for key, value in {"estate_contact": estate_contact[:4000],

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session
 
-from bot.config import PROJECT_ROOT, ConfigError, database_url
+from bot.config import PROJECT_ROOT, ConfigError, database_url, retention_days
 from bot.domain.dates import DateError, format_date, parse_iso_date
 from bot.domain.money import MoneyError, format_money, parse_amount
 from bot.domain.negotiation import NotAuthorised, PromiseTerms, SettlementTerms, plan_by_monthly, plan_by_months
@@ -294,7 +294,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
     """Delete conversation texts, verification attempts and offered choices older than the retention."""
     from bot.services import erasure
 
-    days = args.days if args.days is not None else erasure.retention_days()
+    days = args.days if args.days is not None else retention_days()
     if days < 1:
         print("--days must be at least 1", file=sys.stderr)
         return EXIT_REJECTED

@@ -25,6 +25,14 @@ def database_url() -> str:
     return f"sqlite:///{var / 'collections.db'}"
 
 
+def retention_days() -> int:
+    """RETENTION_DAYS: how many days conversation texts are kept before `python -m bot purge` (default 365)."""
+    raw = os.environ.get("RETENTION_DAYS", "").strip() or "365"
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"RETENTION_DAYS must be a whole number of days, at least 1; got {raw!r}")
+    return int(raw)
+
+
 def agency_name() -> str:
     return os.environ.get("AGENCY_NAME", "Northgate Services")
 

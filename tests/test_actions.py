@@ -4,7 +4,6 @@ from datetime import date
 import pytest
 import yaml
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.account import ActionAnswerAccountRequest

@@ -113,7 +113,7 @@ def test_dispute_resolution_from_the_command_line(demo):
                    ).returncode == 2  # argparse: not an outcome
     done = run_cli("resolve-dispute", reference, "rejected", "--actor", "sup1", "--note", "statement sent",
                    database=demo)
-    assert f"account ACC-1002 is now open" in done.stdout
+    assert "account ACC-1002 is now open" in done.stdout
     again = run_cli("resolve-dispute", reference, "upheld", "--actor", "sup1", database=demo, check=False)
     assert again.returncode == 1 and "already resolved" in again.stderr
 

@@ -10,7 +10,6 @@ lists them).
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -19,7 +18,6 @@ from typing import Any
 from sqlalchemy import column, delete, func, inspect, select, table, update
 from sqlalchemy.orm import Session
 
-from bot.config import ConfigError
 from bot.domain.verification import normalise_reference
 from bot.services import accounts, audit
 from bot.storage.db import unit_of_work
@@ -41,7 +39,6 @@ from bot.storage.orm import (
 ERASED = "[erased]"
 # Verification only reads dates of birth from 1900 on, so no answer can ever match an erased debtor's.
 ERASED_DATE_OF_BIRTH = date.min
-DEFAULT_RETENTION_DAYS = 365
 # Audit and case details that say what happened without saying anything about the person: amounts, ids,
 # outcomes, counts. Every other key (phones, words, circumstances, contacts, references given, notes, texts,
 # clients, and any key added later) is erased: an allow-list, so a new personal field is never missed.
@@ -54,14 +51,6 @@ IMPERSONAL_DETAILS = frozenset({
 })
 # Rasa's SQL tracker store: one row per event, `sender_id` being the conversation id, `timestamp` Unix seconds.
 _RASA_EVENTS = table("events", column("sender_id"), column("timestamp"))
-
-
-def retention_days() -> int:
-    """RETENTION_DAYS: how many days conversation texts are kept (default 365)."""
-    raw = os.environ.get("RETENTION_DAYS", "").strip() or str(DEFAULT_RETENTION_DAYS)
-    if not raw.isdigit() or int(raw) < 1:
-        raise ConfigError(f"RETENTION_DAYS must be a whole number of days, at least 1; got {raw!r}")
-    return int(raw)
 
 
 def scrubbed(details: dict[str, Any] | None) -> dict[str, Any]:

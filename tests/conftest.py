@@ -1,69 +1,111 @@
-"""Fixtures: a real database per backend (SQLite and PostgreSQL), and the real servers over HTTP.
+"""Fixtures for every tier: databases on both backends, and the real servers over HTTP.
 
-Every database test runs on both backends. PostgreSQL must be reachable (TEST_POSTGRES_URL,
-default the local server); when it is not, those tests fail loudly rather than skip.
+Tiers are folders: tests/unit (no database, no server), tests/integration (the database on both backends,
+the command line), tests/stack (the real Rasa and action servers), tests/browser (Chromium through
+Playwright). A test that touches the database runs on SQLite and on PostgreSQL; a test that talks to the
+servers runs once, on STACK_BACKEND (SQLite unless TEST_STACK_BACKEND says otherwise), unless it names a
+backend itself. Each backend's database and each backend's servers start once per session (per xdist
+worker), when first needed. PostgreSQL is TEST_POSTGRES_URL's server when one answers there, else a
+throwaway server this session starts; the header of the run says which.
 """
 from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg2
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bot.config import PROJECT_ROOT
 from bot.launcher import MODEL, Stack, StackSettings
 from bot.sms.standin import free_port
 from bot.storage import migrate
 from bot.storage.db import engine_for
 from bot.storage.orm import Base
+from tests.support import (
+    ARTEFACTS,  # noqa: E402
+    postgres,
+)
+from tests.support.database import BACKENDS, create_postgres_database, run_cli
 
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-BACKENDS = ("sqlite", "postgresql")
-ARTEFACTS = PROJECT_ROOT / "test-artifacts"
+STACK_BACKEND = os.environ.get("TEST_STACK_BACKEND", "sqlite")
+TIER_MARKERS = {"stack": "stack", "browser": "browser"}
 
-
-def _create_postgres_database() -> tuple[str, callable]:
-    name = f"collections_test_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg2.connect(POSTGRES_ADMIN_URL, connect_timeout=5)
-    except psycopg2.OperationalError as error:
-        pytest.fail(f"PostgreSQL is required for these tests and is not reachable at {POSTGRES_ADMIN_URL}: {error}")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    url = str(make_url(POSTGRES_ADMIN_URL).set(database=name))
-
-    def drop() -> None:
-        engine_for(url).dispose()
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-    return url, drop
+_throwaway_postgres = None
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request, tmp_path_factory) -> Iterator[str]:
-    """A migrated, empty database of each backend, for the whole session."""
-    if request.param == "sqlite":
-        url, drop = f"sqlite:///{tmp_path_factory.mktemp('db') / 'collections.db'}", (lambda: None)
-    else:
-        url, drop = _create_postgres_database()
+def pytest_configure(config: pytest.Config) -> None:
+    """Find PostgreSQL once, in the controller: xdist's workers inherit TEST_POSTGRES_URL."""
+    global _throwaway_postgres
+    if hasattr(config, "workerinput"):
+        return
+    _throwaway_postgres = postgres.server()
+    url, where = _throwaway_postgres.__enter__()
+    os.environ["TEST_POSTGRES_URL"] = url
+    config.stash[_POSTGRES_WHERE] = where
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _throwaway_postgres is not None:
+        _throwaway_postgres.__exit__(None, None, None)
+
+
+_POSTGRES_WHERE = pytest.StashKey[str]()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"PostgreSQL for the tests: {config.stash.get(_POSTGRES_WHERE, 'as the controller found it')}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tier's marker from its folder, so `-m "not stack"` works on the folders."""
+    for item in items:
+        tier = Path(str(item.fspath)).parent.name
+        if tier in TIER_MARKERS:
+            item.add_marker(TIER_MARKERS[tier])
+
+
+def _named_backend(metafunc: pytest.Metafunc) -> bool:
+    return any("database_url" in str(marker.args[0]) for marker in metafunc.definition.iter_markers("parametrize"))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Both backends for a database test; the servers' one backend for a test that talks to them."""
+    if "database_url" in metafunc.fixturenames and not _named_backend(metafunc):
+        backends = [STACK_BACKEND] if "stack" in metafunc.fixturenames else list(BACKENDS)
+        metafunc.parametrize("database_url", backends, indirect=True)
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'collections.db'}"
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgresql_database() -> Iterator[str]:
+    url, drop = create_postgres_database()
     migrate.upgrade(url)
     yield url
     drop()
 
 
 @pytest.fixture
-def db(database_url, monkeypatch) -> str:
+def database_url(request: pytest.FixtureRequest) -> str:
+    """This test's backend: a migrated database kept for the session (the switch between backends is free)."""
+    backend = getattr(request, "param", STACK_BACKEND)
+    return request.getfixturevalue(f"{backend}_database")
+
+
+@pytest.fixture
+def db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """The backend's database, emptied of our data, and selected for code under test via DATABASE_URL."""
     with engine_for(database_url).begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
@@ -72,40 +114,38 @@ def db(database_url, monkeypatch) -> str:
     return database_url
 
 
-def run_cli(*args: str, database: str, check: bool = True) -> subprocess.CompletedProcess:
-    """`python -m bot ...` as an operator runs it."""
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
-        env={**os.environ, "DATABASE_URL": database, "PYTHONPATH": str(PROJECT_ROOT)}, timeout=120,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"python -m bot {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
-    return result
-
-
-def write(path: Path, content: str) -> Path:
-    path.write_text(content, encoding="utf-8")
-    return path
-
-
-@pytest.fixture(scope="session")
-def stack(database_url) -> Iterator[Stack]:
-    """The real action server, Rasa server and web page server on this backend's database, on free ports."""
+def _start_stack(database: str) -> Iterator[Stack]:
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: `make test` trains it first")
-    backend = make_url(database_url).get_backend_name()
+    backend = make_url(database).get_backend_name()
     # Secrets of its own (not this checkout's), which the servers can only have from their environment.
     settings = StackSettings(
         rasa_port=free_port(), action_port=free_port(), web_port=free_port(), token=secrets.token_urlsafe(32),
-        action_token=secrets.token_urlsafe(32), database_url=database_url, log_dir=ARTEFACTS / f"logs-{backend}",
-        twilio_standin_port=free_port(),
+        action_token=secrets.token_urlsafe(32), database_url=database,
+        log_dir=ARTEFACTS / f"logs-{backend}-{_worker()}", twilio_standin_port=free_port(),
     )
     with Stack(settings) as running:
         yield running
 
 
+@pytest.fixture(scope="session")
+def sqlite_stack(sqlite_database: str) -> Iterator[Stack]:
+    yield from _start_stack(sqlite_database)
+
+
+@pytest.fixture(scope="session")
+def postgresql_stack(postgresql_database: str) -> Iterator[Stack]:
+    yield from _start_stack(postgresql_database)
+
+
 @pytest.fixture
-def demo_stack(stack, db) -> Stack:
+def stack(database_url: str, request: pytest.FixtureRequest) -> Stack:
+    """The real action server, Rasa server and web page server on this test's database, on free ports."""
+    return request.getfixturevalue(f"{make_url(database_url).get_backend_name()}_stack")
+
+
+@pytest.fixture
+def demo_stack(stack: Stack, db: str) -> Stack:
     """The running servers, with the demo portfolio imported into a clean database."""
     from bot.cli import DEMO
 

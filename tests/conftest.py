@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -114,12 +115,29 @@ def db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     return database_url
 
 
+@dataclass
+class TestStackSettings(StackSettings):
+    """The servers as the tests run them: one more site (a partner's page on a port kept for it) may embed the
+    chat, so the test of embedding needs no restart to allow it."""
+
+    partner_port: int = field(default_factory=free_port)
+
+    @property
+    def partner_origin(self) -> str:
+        return f"http://127.0.0.1:{self.partner_port}"
+
+    def environment(self) -> dict[str, str]:
+        page = f"127.0.0.1:{self.web_port}"
+        origins = (f"http://{page}", f"http://localhost:{self.web_port}", self.partner_origin)
+        return {**super().environment(), "WEBCHAT_ORIGINS": ",".join(origins)}
+
+
 def _start_stack(database: str) -> Iterator[Stack]:
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: `make test` trains it first")
     backend = make_url(database).get_backend_name()
     # Secrets of its own (not this checkout's), which the servers can only have from their environment.
-    settings = StackSettings(
+    settings = TestStackSettings(
         rasa_port=free_port(), action_port=free_port(), web_port=free_port(), token=secrets.token_urlsafe(32),
         action_token=secrets.token_urlsafe(32), database_url=database,
         log_dir=ARTEFACTS / f"logs-{backend}-{_worker()}", twilio_standin_port=free_port(),

@@ -379,7 +379,7 @@ def _closed_port() -> int:
 
 
 @contextmanager
-def another_site(body: str) -> Iterator[str]:
+def another_site(body: str, port: int = 0) -> Iterator[str]:
     """Somebody else's web server (another origin) serving one page; yields its URL."""
     class OnePage(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - the standard library's name
@@ -391,7 +391,7 @@ def another_site(body: str) -> Iterator[str]:
         def log_message(self, *_args) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), OnePage)
+    server = ThreadingHTTPServer(("127.0.0.1", port), OnePage)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/account.html"
@@ -400,7 +400,7 @@ def another_site(body: str) -> Iterator[str]:
         server.server_close()
 
 
-def test_embedded_on_another_site_without_websockets_it_chats_over_polling(db, site, widget, monkeypatch):
+def test_embedded_on_another_site_without_websockets_it_chats_over_polling(db, site, widget):
     """Another origin's page embeds the widget; websockets to Rasa fail there, as behind a proxy that refuses them.
 
     The widget is pointed at a port where nothing listens, so its websocket fails for real; the browser's
@@ -414,10 +414,8 @@ def test_embedded_on_another_site_without_websockets_it_chats_over_polling(db, s
     embedding = ("<!doctype html><title>Another site</title><h1>Pay your bill</h1>"
                  f'<script src="{site.web_url}/widget/widget.js" data-rasa-url="{dead}" data-title="Acme Telecom" defer>'
                  "</script>")
-    with another_site(embedding) as shop:
-        shop_origin = shop.rsplit("/", 1)[0]
-        monkeypatch.setenv("WEBCHAT_ORIGINS", f"{site.web_url},{shop_origin}")
-        site.restart("rasa")  # the servers read their environment when they start
+    # The servers were started allowing this one partner's origin (tests/conftest.py: TestStackSettings).
+    with another_site(embedding, port=site.settings.partner_port) as shop:
         page.goto(shop)
         widget.open()
         assert "account reference" in widget.wait_for_reply(0)

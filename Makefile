@@ -6,18 +6,28 @@ STAMP  := $(VENV)/.installed
 SPACY  := models/spacy_en/meta.json
 MINILM := models/minilm/tokenizer.json
 MODEL  := models/collections.tar.gz
-TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml) $(wildcard bot/language/*.py)
+TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') $(wildcard bot/language/*.py)
 SOCKETIO_JS := bot/web/node_modules/socket.io-client/dist/socket.io.min.js
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test train env db bench clean widget browser
+.PHONY: run test test-unit lint train env db bench clean widget browser
 
 run: $(MODEL) $(SOCKETIO_JS) db
 	$(PY) -m bot run
 
+# Every tier, on as many workers as there are cores (pytest-xdist); PostgreSQL is started if none answers.
+TEST_WORKERS ?= auto
 test: $(MODEL) $(SOCKETIO_JS) $(CHROMIUM)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
+
+# Domain and services on fakes: no database, no server, no model; seconds.
+test-unit: $(STAMP)
+	$(PY) -m pytest tests/unit
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 env: $(STAMP)
 widget: $(SOCKETIO_JS)

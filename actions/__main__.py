@@ -16,14 +16,18 @@ import argparse
 import hmac
 import logging
 import os
+from typing import TYPE_CHECKING, Any
 
 from bot.config import refuse_unsafe_production, secret
+
+if TYPE_CHECKING:
+    from sanic import HTTPResponse, Request, Sanic
 
 logger = logging.getLogger(__name__)
 OPEN_PATHS = frozenset({"/health"})  # the launcher's readiness probe; says nothing but "ok"
 
 
-def create_app(token: str, action_package: str = "actions"):
+def create_app(token: str, action_package: str = "actions") -> Sanic:
     """rasa_sdk's app for `action_package`, without CORS, refusing callers that lack the shared secret."""
     from rasa_sdk.endpoint import create_app as create_sdk_app
     from sanic import response
@@ -33,7 +37,7 @@ def create_app(token: str, action_package: str = "actions"):
     app = create_sdk_app(action_package, cors_origins=None)  # None: sanic-cors matches no origin
     expected = f"Bearer {token}".encode()
 
-    async def require_shared_secret(request):
+    async def require_shared_secret(request: Request) -> HTTPResponse | None:
         if request.path in OPEN_PATHS and request.method in ("GET", "HEAD"):
             return None
         provided = request.headers.get("Authorization", "").encode()
@@ -45,7 +49,7 @@ def create_app(token: str, action_package: str = "actions"):
     app.register_middleware(require_shared_secret, "request")
 
     @app.exception(Exception)
-    async def failed(request, exception: Exception):
+    async def failed(request: Request, exception: Exception) -> HTTPResponse:
         # rasa_sdk's own handler echoes the whole request (the tracker: a debtor's messages) into the response,
         # which Rasa then logs; the traceback stays in this server's log and Rasa learns only that it failed.
         status = getattr(exception, "status_code", 500)  # Sanic's own (404, 405...) keep their status
@@ -54,7 +58,7 @@ def create_app(token: str, action_package: str = "actions"):
         return response.json({"error": type(exception).__name__}, status=status)
 
     @app.listener("before_server_start")
-    async def check_first(running_app, _loop) -> None:
+    async def check_first(running_app: Sanic, _loop: Any) -> None:
         # sanic-cors puts its own middleware first as the server starts (it answers OPTIONS by itself, with an
         # empty 200): the check goes in front of it, so that nothing at all is answered without the secret.
         running_app.request_middleware.remove(require_shared_secret)

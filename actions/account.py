@@ -6,35 +6,22 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.cases import hold_reply
-from actions.common import today
-from bot.domain.dates import format_date
-from bot.domain.money import format_money
-from bot.services import accounts, cases
+from actions.common import Events, new_unit_of_work
+from bot.presenters import en
+from bot.services import negotiation
 
 
 def tell_balance(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
-    statement = accounts.disclose_statement(tracker.get_slot("account_ref"), tracker.sender_id)
-    money = lambda amount: format_money(amount, statement.currency)  # noqa: E731
-    original = statement.original_creditor
-    dispatcher.utter_message(
-        response="utter_balance",
-        account_ref=statement.account_ref,
-        balance=money(statement.balance),
-        principal=money(statement.principal),
-        interest=money(statement.interest),
-        fees=money(statement.fees),
-        paid_clause=f", less {money(statement.paid)} already paid" if statement.paid else "",
-        creditor=statement.creditor_name,
-        original_creditor_clause="" if original == statement.creditor_name else f" (originally {original})",
-        placed_on=format_date(statement.placed_on),
-    )
-    hold = cases.hold_on(statement.account_ref)
-    if hold:  # no payment options while collection is paused or stopped
-        hold_reply(dispatcher, hold)
+    """The statement, then what the debtor can do about it (nothing to pay while collection is on hold)."""
+    answer = negotiation.disclose_balance(new_unit_of_work(), tracker.get_slot("account_ref"), tracker.sender_id)
+    balance = en.message_for_balance(answer.statement)
+    dispatcher.utter_message(response=balance.response, **balance.values)
+    if answer.hold:  # no payment options while collection is paused or stopped
+        hold_reply(dispatcher, answer.hold)
         return
-    if statement.in_validation_period(today()):
-        dispatcher.utter_message(response="utter_validation_period",
-                                 validation_ends_on=format_date(statement.validation_ends_on))
+    if answer.in_validation_period:
+        period = en.message_for_validation_period(answer.statement)
+        dispatcher.utter_message(response=period.response, **period.values)
     dispatcher.utter_message(response="utter_options")
 
 
@@ -42,7 +29,7 @@ class ActionAnswerAccountRequest(Action):
     def name(self) -> str:
         return "action_answer_account_request"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Events:
         if not tracker.get_slot("verified"):  # the rules never get here unverified; this guards a wrong prediction
             dispatcher.utter_message(response="utter_need_verification")
             return []

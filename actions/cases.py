@@ -13,16 +13,12 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import answer_text, latest_intent
 from bot.domain.cases import case_number_in, contact_details_in, dispute_reason_in
+from bot.domain.flows import CASE_NOT_ANSWERS as NOT_ANSWERS
+from bot.domain.flows import CASE_TOPICS
 from bot.domain.money import format_money
-from bot.services import agreements, cases, handoffs, identity, sms
+from bot.services import agreements, cases, handoffs, identity, negotiation, sms
+from bot.services.unit_of_work import SqlUnitOfWork
 
-# The intent that opens each case, and the case it opens.
-CASE_TOPICS = {
-    "dispute": "dispute", "already_paid": "dispute", "hardship": "hardship", "attorney": "attorney",
-    "bankruptcy": "bankruptcy", "deceased": "deceased", "update_contact": "update_contact",
-}
-# While a case's details are asked for, any text is an answer except these, which their own rules handle.
-NOT_ANSWERS = frozenset({"request_human", "complain", "goodbye", "bot_challenge"})
 _SKIP = frozenset({"no", "nope", "skip", "none", "n/a", "na", "no thanks", "i don't know", "dont know", "don't know"})
 CASE_SLOTS = ("case_topic", "case_reason", "case_details")
 
@@ -48,12 +44,12 @@ class ValidateCaseForm(FormValidationAction):
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
         # On activation the topic is not set yet: the opening intent tells it, so "it's not mine" fills the reason.
-        if (tracker.get_slot("case_topic") or CASE_TOPICS.get(latest_intent(tracker))) == "dispute":
+        if (tracker.get_slot("case_topic") or CASE_TOPICS.get(latest_intent(tracker) or "")) == "dispute":
             return domain_slots
         return [slot for slot in domain_slots if slot != "case_reason"]
 
     async def extract_case_topic(self, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        topic = CASE_TOPICS.get(latest_intent(tracker))
+        topic = CASE_TOPICS.get(latest_intent(tracker) or "")
         return {"case_topic": topic} if topic and not tracker.get_slot("case_topic") else {}
 
     async def extract_case_reason(self, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
@@ -67,7 +63,7 @@ class ValidateCaseForm(FormValidationAction):
 
     async def extract_case_details(self, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         text = answer_text(tracker, NOT_ANSWERS)
-        topic = tracker.get_slot("case_topic") or CASE_TOPICS.get(latest_intent(tracker))
+        topic = tracker.get_slot("case_topic") or CASE_TOPICS.get(latest_intent(tracker) or "")
         if text is None or tracker.get_slot("case_details") is not None or not topic:
             return {}
         if tracker.get_slot("requested_slot") != "case_details":
@@ -83,14 +79,16 @@ class ValidateCaseForm(FormValidationAction):
 def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, **details: Any) -> list:
     """A person takes over: the handoff is recorded, the debtor told, and the bot falls silent (ConversationPaused)."""
     account_ref = tracker.get_slot("account_ref") if tracker.get_slot("verified") else None
-    handoffs.open_handoff(tracker.sender_id, reason, account_ref, **details)
+    with SqlUnitOfWork() as uow:
+        handoffs.open_handoff(uow, tracker.sender_id, reason, account_ref, **details)
     dispatcher.utter_message(response="utter_handed_off", agency_phone=tracker.get_slot("agency_phone"))
     return [ConversationPaused()]
 
 
 def _record_dispute(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
-    record = cases.open_dispute(tracker.get_slot("account_ref"), tracker.get_slot("case_reason") or "other",
-                                tracker.get_slot("case_details") or "", tracker.sender_id)
+    with SqlUnitOfWork() as uow:
+        record = cases.open_dispute(uow, tracker.get_slot("account_ref"), tracker.get_slot("case_reason") or "other",
+                                    tracker.get_slot("case_details") or "", tracker.sender_id)
     dispatcher.utter_message(response="utter_dispute_recorded" if record.new else "utter_dispute_already_open",
                              reference=record.reference, agency_phone=tracker.get_slot("agency_phone"))
     return agreement_cleared()
@@ -98,14 +96,14 @@ def _record_dispute(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
 
 def _offer_hardship_plan(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
     account_ref = tracker.get_slot("account_ref")
-    cases.note_hardship(account_ref, tracker.get_slot("case_details") or "", tracker.sender_id)
-    context = agreements.negotiable(account_ref)
-    if context.hold:
+    with SqlUnitOfWork() as uow:
+        cases.note_hardship(uow, account_ref, tracker.get_slot("case_details") or "", tracker.sender_id)
+    offer = negotiation.hardship_offer(SqlUnitOfWork(), account_ref, agreements.ASSISTANT)
+    if isinstance(offer, negotiation.Refusal):
         dispatcher.utter_message(response="utter_hardship_noted_on_hold")
         return []
-    limits = context.policy.tiers[agreements.ASSISTANT.tier].for_plan(hardship=True)
-    dispatcher.utter_message(response="utter_hardship_options", months=limits.max_plan_months,
-                             least=format_money(limits.min_installment, context.currency))
+    dispatcher.utter_message(response="utter_hardship_options", months=offer.most_months,
+                             least=format_money(offer.least_monthly, offer.currency))
     return agreement_cleared() + [SlotSet("hardship", True), SlotSet("agreement_type", "plan"),
                                   FollowupAction("agreement_form")]
 
@@ -114,7 +112,8 @@ def _stop_collection(dispatcher: CollectingDispatcher, tracker: Tracker, flag: s
     """Attorney or bankruptcy: recorded on the account, collection stopped, a person takes it from here."""
     text = tracker.get_slot("case_details") or ""
     details = {"attorney_contact": text} if flag == "attorney" else {"case_number": case_number_in(text) or text}
-    cases.raise_flag(tracker.get_slot("account_ref"), flag, tracker.sender_id, **details)
+    with SqlUnitOfWork() as uow:
+        cases.raise_flag(uow, tracker.get_slot("account_ref"), flag, tracker.sender_id, **details)
     dispatcher.utter_message(response=f"utter_{flag}_recorded")
     return agreement_cleared() + hand_off(dispatcher, tracker, flag)
 
@@ -124,9 +123,10 @@ def _report_death(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
     details = tracker.get_slot("case_details") or ""
     verified = bool(tracker.get_slot("verified"))
     account_ref = tracker.get_slot("account_ref") if verified else None
-    account_ref = account_ref or identity.likely_reference(details, whole_message_may_be_ref=False)
-    # Said the same way whether or not the reference is on file: that is not disclosed either.
-    cases.report_death(account_ref, tracker.sender_id, details, reporter_verified=verified)
+    with SqlUnitOfWork() as uow:
+        account_ref = account_ref or identity.likely_reference(uow, details)
+        # Said the same way whether or not the reference is on file: that is not disclosed either.
+        cases.report_death(uow, account_ref, tracker.sender_id, details, reporter_verified=verified)
     dispatcher.utter_message(response="utter_deceased_recorded", agency_phone=tracker.get_slot("agency_phone"))
     # The person reporting is not the debtor: forget any verification so nothing more is disclosed.
     return [SlotSet("verified", False), ConversationPaused()]
@@ -134,7 +134,8 @@ def _report_death(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
 
 def _update_contact(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
     details = contact_details_in(tracker.get_slot("case_details") or "")
-    update = cases.add_contact_points(tracker.get_slot("account_ref"), details, tracker.sender_id)
+    with SqlUnitOfWork() as uow:
+        update = cases.add_contact_points(uow, tracker.get_slot("account_ref"), details, tracker.sender_id)
     if update.added:  # said back as stored, so a phone reads with its country code
         dispatcher.utter_message(response="utter_contact_updated", details=", ".join(update.added))
     if update.known:
@@ -182,8 +183,9 @@ class ActionRecordCease(Action):
 
 
 def record_cease(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
-    first = cases.raise_flag(tracker.get_slot("account_ref"), "cease", tracker.sender_id,
-                             words=(tracker.latest_message.get("text") or "")[:500])
+    with SqlUnitOfWork() as uow:
+        first = cases.raise_flag(uow, tracker.get_slot("account_ref"), "cease", tracker.sender_id,
+                                 words=(tracker.latest_message.get("text") or "")[:500])
     dispatcher.utter_message(response="utter_cease_confirmed" if first else "utter_cease_already_recorded",
                              account_ref=tracker.get_slot("account_ref"))
     return agreement_cleared()
@@ -198,8 +200,9 @@ class ActionReportWrongParty(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
         # On SMS the number we reached is marked; a web conversation reached no contact point of ours.
         verified_ref = tracker.get_slot("account_ref") if tracker.get_slot("verified") else None
-        phone = sms.phone_of(tracker.sender_id)
-        cases.report_wrong_party(tracker.sender_id, [phone] if phone else [], verified_ref)
+        with SqlUnitOfWork() as uow:
+            phone = sms.phone_of(uow, tracker.sender_id)
+            cases.report_wrong_party(uow, tracker.sender_id, [phone] if phone else [], verified_ref)
         dispatcher.utter_message(response="utter_wrong_party", agency_phone=tracker.get_slot("agency_phone"))
         return [SlotSet("verified", False), SlotSet("account_ref", None), SlotSet("date_of_birth", None),
                 *clear_case(), *agreement_cleared()]

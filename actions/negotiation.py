@@ -1,10 +1,14 @@
-"""Negotiating a plan, a settlement or a promise: collect, state exact terms, record only on an explicit yes."""
+"""Negotiating a plan, a settlement or a promise: collect, state exact terms, record only on an explicit yes.
+
+Thin adapters: slots and the latest message become a `bot.services.negotiation` request, its answer becomes
+texts (`bot.presenters.en`) and slot events. Each action reads the account once.
+"""
 from __future__ import annotations
 
 import json
-import re
-from datetime import date, timedelta
-from decimal import Decimal
+from collections.abc import Callable
+from contextvars import ContextVar
+from datetime import date
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -13,100 +17,120 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.cases import agreement_cleared, hold_reply
-from actions.common import answer_text, latest_intent
-from bot.domain.dates import format_date
-from bot.domain.money import MAX_AMOUNT, format_money
-from bot.domain.negotiation import (
-    HUNDRED,
-    NotAuthorised,
-    PlanTerms,
-    PromiseTerms,
-    SettlementTerms,
-    Terms,
-    authority_problems,
-    nearest_plan,
-    proposal,
-    respond_to_offer,
-    round_up,
-    terms_from_dict,
-    terms_to_dict,
-)
-from bot.domain.phrases import amounts_in, future_date_in, months_in
-from bot.services import agreements, cases, handoffs
+from actions.common import Events, answer_text, latest_intent, new_unit_of_work
+from bot.domain.flows import AGREEMENT_NOT_ANSWERS, AGREEMENT_TYPES
+from bot.domain.negotiation import NotAuthorised, SettlementTerms, terms_from_dict, terms_to_dict
+from bot.presenters import en
+from bot.services import agreements, negotiation
 from bot.services.accounts import UnknownAccount
+from bot.services.negotiation import (
+    ChangeOfMind,
+    Escalation,
+    NothingNew,
+    Outcome,
+    Proposal,
+    Refusal,
+    Request,
+    decode_asked,
+    encode_asked,
+    kind_of,
+)
+from bot.services.unit_of_work import Negotiable, SqlUnitOfWork
 
-AGREEMENT_TYPES = {
-    "request_payment_plan": "plan", "request_settlement": "settlement", "promise_to_pay": "promise",
-    "pay_in_full": "pay_in_full",
-}
-# Intents that are not answers to the form's questions: their own rules handle them.
-NOT_ANSWERS = frozenset({
-    "ask_balance", "bot_challenge", "deny", "goodbye", "dispute", "already_paid", "hardship", "request_human",
-    "stop_contact", "wrong_person", "attorney", "bankruptcy", "deceased", "complain", "update_contact",
-})
-_PERCENT = re.compile(r"(\d{1,3}(?:\.\d+)?)\s*(?:%|percent|per cent)", re.I)
-BOT = agreements.ASSISTANT.tier
 
-
-def cleared() -> list[dict[str, Any]]:
+def cleared() -> Events:
     return agreement_cleared() + [SlotSet("settlement_rounds", 0)]
 
 
-def read_amount(text: str, kind: str, context: agreements.Negotiable) -> str | None:
+def read_amount(text: str, kind: str, context: Negotiable) -> str | None:
     """The amount a message gives, as the agreement_amount slot stores it."""
-    percent = _PERCENT.search(text or "")
-    if percent and kind == "settlement":
-        discount = min(Decimal(percent.group(1)), HUNDRED)
-        return str(round_up(context.balance * (HUNDRED - discount) / HUNDRED, context.currency))
-    amounts = [a for a in amounts_in(text) if Decimal(0) < a <= MAX_AMOUNT]
-    if kind == "plan":
-        if amounts:
-            return f"monthly:{amounts[0]}"
-        months = months_in(text)
-        return f"months:{months}" if months and 0 < months <= 600 else None
-    return str(amounts[0]) if amounts else None
+    wanted = kind_of(kind)
+    return encode_asked(negotiation.read_amount(text, wanted, context)) if wanted else None
+
+
+def _request(tracker: Tracker) -> Request | None:
+    """The agreement the slots describe, or None when no kind is chosen."""
+    kind = kind_of(tracker.get_slot("agreement_type"))
+    if kind is None:
+        return None
+    when = tracker.get_slot("agreement_date")
+    return Request(kind, decode_asked(tracker.get_slot("agreement_amount")), date.fromisoformat(when) if when else None,
+                   int(tracker.get_slot("settlement_rounds") or 0), bool(tracker.get_slot("hardship")))
+
+
+# The account as this action run read it: required_slots runs three times and each extract_ once per run,
+# and all of them read the same snapshot (a context variable: concurrent runs each have their own).
+_ACCOUNT: ContextVar[Callable[[], Negotiable]] = ContextVar("negotiation_account")
+
+
+def _read_once(account_ref: str) -> Callable[[], Negotiable]:
+    read: list[Negotiable] = []
+
+    def account() -> Negotiable:
+        if not read:
+            read.append(negotiation.negotiable(new_unit_of_work(), account_ref))
+        return read[0]
+
+    return account
+
+
+def _account(tracker: Tracker) -> Negotiable:
+    return _ACCOUNT.get(_read_once(tracker.get_slot("account_ref")))()
 
 
 class ValidateAgreementForm(FormValidationAction):
     def name(self) -> str:
         return "validate_agreement_form"
 
-    async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
-        if cases.hold_on(tracker.get_slot("account_ref")):
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Events:
+        token = _ACCOUNT.set(_read_once(tracker.get_slot("account_ref")))
+        try:
+            events: Events = await super().run(dispatcher, tracker, domain)
+            return events
+        finally:
+            _ACCOUNT.reset(token)
+
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: DomainDict) -> list[str]:
+        if _account(tracker).hold:
             return []  # nothing to ask: action_propose_terms explains why no agreement can be made
         if tracker.get_slot("agreement_type") == "pay_in_full":
             return ["agreement_type", "agreement_date"]
         return domain_slots
 
-    async def extract_agreement_type(self, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    async def extract_agreement_type(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                     domain: DomainDict) -> dict[str, Any]:
         current = tracker.get_slot("agreement_type")
-        wanted = AGREEMENT_TYPES.get(latest_intent(tracker))
+        wanted = AGREEMENT_TYPES.get(latest_intent(tracker) or "")
         if wanted and wanted != current:
             # A change of mind: start the new kind afresh; nothing was recorded for the old one.
             return {"agreement_type": wanted, "agreement_amount": None, "agreement_date": None,
                     "pending_terms": None, "settlement_rounds": 0}
         return {}
 
-    async def extract_agreement_amount(self, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+    async def extract_agreement_amount(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                       domain: DomainDict) -> dict[str, Any]:
         # "I can only afford 10 a month" reads as hardship, yet answers the question: the amount counts.
-        not_answers = NOT_ANSWERS - {"hardship"} if tracker.get_slot("requested_slot") == "agreement_amount" else NOT_ANSWERS
-        text, kind = answer_text(tracker, not_answers), tracker.get_slot("agreement_type")
+        asked = tracker.get_slot("requested_slot") == "agreement_amount"
+        not_answers = AGREEMENT_NOT_ANSWERS - {"hardship"} if asked else AGREEMENT_NOT_ANSWERS
+        text, kind = answer_text(tracker, not_answers), kind_of(tracker.get_slot("agreement_type"))
         if text is None or kind in (None, "pay_in_full"):
             return {}
-        amount = read_amount(text, kind, agreements.negotiable(tracker.get_slot("account_ref")))
+        amount = read_amount(text, kind, _account(tracker))
         if amount:
             return {"agreement_amount": amount}
-        if tracker.get_slot("requested_slot") == "agreement_amount" and latest_intent(tracker) not in NOT_ANSWERS:
+        asked_now = tracker.get_slot("requested_slot") == "agreement_amount"
+        if asked_now and latest_intent(tracker) not in AGREEMENT_NOT_ANSWERS:
             dispatcher.utter_message(response="utter_not_an_amount")
             return {"agreement_amount": None}
         return {}
 
-    async def extract_agreement_date(self, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        text = answer_text(tracker, NOT_ANSWERS)
+    async def extract_agreement_date(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                     domain: DomainDict) -> dict[str, Any]:
+        text = answer_text(tracker, AGREEMENT_NOT_ANSWERS)
         if text is None or not tracker.get_slot("agreement_type"):
             return {}
-        today = agreements.negotiable(tracker.get_slot("account_ref")).today
-        when = future_date_in(text, today)
+        when = negotiation.read_date(text, _account(tracker))
         if when:
             return {"agreement_date": when.isoformat()}
         if tracker.get_slot("requested_slot") == "agreement_date":
@@ -115,116 +139,65 @@ class ValidateAgreementForm(FormValidationAction):
         return {}
 
 
-def _within(requested: date, today: date, days: int) -> tuple[date, str]:
-    """The requested date, or the nearest one allowed, with a note of the change."""
-    latest = today + timedelta(days=days)
-    if requested > latest:
-        return latest, f"The latest date I can agree is {format_date(latest)}. "
-    return max(requested, today), ""
+def _say(dispatcher: CollectingDispatcher, message: en.Message) -> None:
+    dispatcher.utter_message(response=message.response, **message.values)
 
 
-def describe_plan(plan: PlanTerms, currency: str) -> str:
-    money = lambda amount: format_money(amount, currency)  # noqa: E731
-    first, last = plan.installments[0], plan.installments[-1]
-    if plan.months == 1:
-        return f"one payment of {money(first.amount)} on {format_date(first.due_on)}"
-    if last.amount == first.amount:
-        return (f"{plan.months} monthly payments of {money(first.amount)}, from {format_date(first.due_on)}"
-                f" to {format_date(last.due_on)}")
-    return (f"{plan.months - 1} monthly payments of {money(first.amount)} from {format_date(first.due_on)},"
-            f" then {money(last.amount)} on {format_date(last.due_on)}")
-
-
-def propose(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
-    """State the exact terms the assistant can agree (the debtor's, or the nearest allowed) and ask for a yes."""
-    context = agreements.negotiable(tracker.get_slot("account_ref"))
-    if context.hold:  # collection is paused or stopped: no payment is asked for
-        hold_reply(dispatcher, context.hold)
+def reply(dispatcher: CollectingDispatcher, tracker: Tracker,
+          outcome: Outcome | ChangeOfMind | NothingNew) -> Events:
+    """The use case's answer, said, and the slots it leaves for the next turn."""
+    if isinstance(outcome, Refusal):  # collection is paused or stopped: no payment is asked for
+        hold_reply(dispatcher, outcome.hold)
         return cleared()
-    kind = tracker.get_slot("agreement_type")
-    amount_text = tracker.get_slot("agreement_amount")
-    when = date.fromisoformat(tracker.get_slot("agreement_date")) if tracker.get_slot("agreement_date") else None
-    if tracker.get_slot("pending_terms"):  # an answer to terms already stated
-        text = tracker.latest_message.get("text") or ""
-        new_amount, new_date = read_amount(text, kind, context), future_date_in(text, context.today)
-        wanted = AGREEMENT_TYPES.get(latest_intent(tracker))
-        if wanted and wanted != kind and not (kind == "settlement" and new_amount):
-            # a change of mind: collect the new kind's details afresh
-            return cleared() + [SlotSet("agreement_type", wanted), FollowupAction("agreement_form")]
-        if not new_amount and not new_date:
-            dispatcher.utter_message(response="utter_answer_yes_or_no")  # nothing new: no concession on noise
-            return []
-        amount_text, when = new_amount or amount_text, new_date or when
-    when = when or context.today
-    money = lambda amount: format_money(amount, context.currency)  # noqa: E731
-    events: list = [SlotSet("agreement_amount", amount_text), SlotSet("agreement_date", when.isoformat())]
-    policy = context.policy
-
-    if kind == "plan":
-        first_due, adjustment = _within(when, context.today, policy.plan_first_payment_within_days)
-        asked_monthly = Decimal(amount_text.split(":")[1]) if amount_text.startswith("monthly:") else None
-        asked_months = int(amount_text.split(":")[1]) if amount_text.startswith("months:") else None
-        terms = nearest_plan(context.balance, policy, BOT, first_due, context.currency,
-                             months=asked_months, monthly=asked_monthly, hardship=bool(tracker.get_slot("hardship")))
-        if asked_monthly is not None and terms.monthly > asked_monthly:
-            adjustment += f"I can't agree {money(asked_monthly)} a month: the least I can accept is {money(terms.monthly)}. "
-        if asked_months is not None and terms.months < asked_months:
-            adjustment += f"I can't spread it over {asked_months} months: the most I can offer is {terms.months}. "
-        dispatcher.utter_message(response="utter_propose_plan", adjustment=adjustment,
-                                 schedule=describe_plan(terms, context.currency), total=money(terms.total))
-    elif kind == "settlement":
-        offer = Decimal(amount_text)
-        pay_by, adjustment = _within(when, context.today, policy.settlement_pay_within_days)
-        rounds = int(tracker.get_slot("settlement_rounds") or 0)
-        move = respond_to_offer(context.balance, offer, policy, BOT, rounds, context.currency)
-        if move.action == "escalate":
-            ours = proposal(context.balance, policy, BOT, rounds, context.currency)
-            handoffs.open_handoff(tracker.sender_id, "settlement_below_authority", context.account_ref,
-                                  last_offer=str(offer), assistant_last_offer=str(ours))
-            dispatcher.utter_message(response="utter_settlement_escalated", amount=money(ours), offer=money(offer))
-            return cleared() + [ConversationPaused()]
-        if move.action == "counter":
-            adjustment = f"I'm not able to accept {money(offer)}. " + adjustment
-        terms = SettlementTerms(move.amount, pay_by)
-        events.append(SlotSet("settlement_rounds", move.round))
-        dispatcher.utter_message(response="utter_propose_settlement", adjustment=adjustment,
-                                 amount=money(terms.amount), pay_by=format_date(pay_by),
-                                 saving=money(context.balance - terms.amount), balance=money(context.balance))
-    else:
-        amount = context.balance if kind == "pay_in_full" else Decimal(amount_text)
-        pay_on, adjustment = _within(when, context.today, policy.promise_max_days)
-        if amount > context.balance:
-            amount, adjustment = context.balance, adjustment + f"Your balance is {money(context.balance)}. "
-        terms = PromiseTerms(amount, pay_on)
-        dispatcher.utter_message(response="utter_propose_promise", adjustment=adjustment, amount=money(amount),
-                                 pay_on=format_date(pay_on), instructions=_instructions(tracker))
-    problems = authority_problems(terms, context.balance, policy, BOT, context.today, context.currency)
-    if problems:  # cannot happen for terms built above; a person looks at it if it ever does
-        handoffs.open_handoff(tracker.sender_id, "above_authority", context.account_ref, problems=problems)
+    if isinstance(outcome, ChangeOfMind):  # collect the new kind's details afresh
+        return cleared() + [SlotSet("agreement_type", outcome.kind), FollowupAction("agreement_form")]
+    if isinstance(outcome, NothingNew):  # nothing new: no concession on noise
+        dispatcher.utter_message(response="utter_answer_yes_or_no")
+        return []
+    if isinstance(outcome, Escalation):  # a person has it now: the bot falls silent
+        _say(dispatcher, en.message_for_escalation(outcome, tracker.get_slot("agency_phone")))
         return cleared() + [ConversationPaused()]
-    return events + [SlotSet("pending_terms", json.dumps(terms_to_dict(terms)))]
+    proposal: Proposal = outcome
+    _say(dispatcher, en.message_for_proposal(proposal, tracker.get_slot("agency_phone")))
+    request = proposal.request
+    events: Events = [
+        SlotSet("agreement_amount", encode_asked(request.asked)),
+        SlotSet("agreement_date", request.when.isoformat() if request.when else None)]
+    if isinstance(proposal.terms, SettlementTerms):
+        events.append(SlotSet("settlement_rounds", request.rounds))
+    return events + [SlotSet("pending_terms", json.dumps(terms_to_dict(proposal.terms)))]
+
+
+def _answer(tracker: Tracker, request: Request, *, counter_only: bool = False) -> Outcome | ChangeOfMind | NothingNew:
+    """The latest message as an answer to the terms already stated: a new amount or date, or another kind."""
+    return negotiation.answer(
+        new_unit_of_work(), tracker.get_slot("account_ref"), agreements.ASSISTANT, request,
+        tracker.latest_message.get("text") or "", wanted=kind_of(AGREEMENT_TYPES.get(latest_intent(tracker) or "")),
+        conversation_id=tracker.sender_id, counter_only=counter_only)
+
+
+def propose(dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
+    """State the exact terms the assistant can agree (the debtor's, or the nearest allowed) and ask for a yes."""
+    request = _request(tracker)
+    if request is None:  # on hold the form asks nothing, not even the kind; otherwise a wrong prediction
+        hold = negotiation.negotiable(new_unit_of_work(), tracker.get_slot("account_ref")).hold
+        if hold:
+            hold_reply(dispatcher, hold)
+        else:
+            dispatcher.utter_message(response="utter_options")
+        return cleared()
+    if tracker.get_slot("pending_terms"):
+        return reply(dispatcher, tracker, _answer(tracker, request))
+    return reply(dispatcher, tracker, negotiation.propose(
+        new_unit_of_work(), tracker.get_slot("account_ref"), agreements.ASSISTANT, request, tracker.sender_id))
 
 
 class ActionProposeTerms(Action):
     def name(self) -> str:
         return "action_propose_terms"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Events:
         return propose(dispatcher, tracker)
-
-
-def _instructions(tracker: Tracker) -> str:
-    return (f"You can pay by card on {tracker.get_slot('agency_phone')}, or by bank transfer quoting reference"
-            f" {tracker.get_slot('account_ref')}.")
-
-
-def _summary(terms: Terms, currency: str) -> str:
-    money = lambda amount: format_money(amount, currency)  # noqa: E731
-    if isinstance(terms, PlanTerms):
-        return f"Your payment plan: {describe_plan(terms, currency)}."
-    if isinstance(terms, SettlementTerms):
-        return f"Your settlement: {money(terms.amount)}, to be paid by {format_date(terms.pay_by)}."
-    return f"Your payment of {money(terms.amount)} is noted for {format_date(terms.pay_on)}."
 
 
 class ActionConfirmTerms(Action):
@@ -237,12 +210,12 @@ class ActionConfirmTerms(Action):
     def name(self) -> str:
         return "action_confirm_terms"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Events:
         terms = terms_from_dict(json.loads(tracker.get_slot("pending_terms")))
         agency_phone = tracker.get_slot("agency_phone")
         try:
-            recorded = agreements.record(tracker.get_slot("account_ref"), terms, agreements.ASSISTANT,
-                                         tracker.sender_id)
+            recorded = agreements.record(SqlUnitOfWork(locking=True), tracker.get_slot("account_ref"), terms,
+                                         agreements.ASSISTANT, tracker.sender_id)
         except NotAuthorised:
             dispatcher.utter_message(response="utter_agreement_not_authorised", agency_phone=agency_phone)
             return cleared()
@@ -253,7 +226,7 @@ class ActionConfirmTerms(Action):
             dispatcher.utter_message(response="utter_agreement_not_recorded", agency_phone=agency_phone)
             return cleared()
         dispatcher.utter_message(response="utter_agreement_recorded", account_ref=recorded.account_ref,
-                                 summary=_summary(recorded.terms, recorded.currency))
+                                 summary=en.summary(recorded.terms, recorded.currency))
         return cleared()
 
 
@@ -261,11 +234,11 @@ class ActionDeclineTerms(Action):
     def name(self) -> str:
         return "action_decline_terms"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
-        text = tracker.latest_message.get("text") or ""
-        kind = tracker.get_slot("agreement_type")
-        if tracker.get_slot("pending_terms") and kind == "settlement" and read_amount(
-                text, kind, agreements.negotiable(tracker.get_slot("account_ref"))):
-            return propose(dispatcher, tracker)  # "no, I'll pay 600": a counter-offer, not a refusal
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Events:
+        request = _request(tracker)
+        if tracker.get_slot("pending_terms") and request is not None and request.kind == "settlement":
+            outcome = _answer(tracker, request, counter_only=True)
+            if not isinstance(outcome, NothingNew):  # "no, I'll pay 600": a counter-offer, not a refusal
+                return reply(dispatcher, tracker, outcome)
         dispatcher.utter_message(response="utter_nothing_recorded")
         return cleared()

@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.config import agency_name, agency_phone
 from bot.domain.inbound import linked_metadata
 from bot.services import handoffs, identity, sms
+from bot.services.unit_of_work import SqlUnitOfWork
 
 
 class ActionSessionStart(Action):
@@ -20,13 +21,14 @@ class ActionSessionStart(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
         events = [SessionStarted(), SlotSet("agency_name", agency_name()), SlotSet("agency_phone", agency_phone())]
-        phone = sms.phone_of(tracker.sender_id)
-        if phone is not None:
-            events.append(SlotSet("identified_by_phone", identity.phone_identifies(phone)))
-        elif reference := _linked_reference(tracker):
-            events.append(SlotSet("account_ref", reference))
-        if handoffs.is_open(tracker.sender_id):  # a new session must not wake the bot while a person has it
-            events.append(ConversationPaused())
+        with SqlUnitOfWork() as uow:  # one read-only transaction for what the session starts from
+            phone = sms.phone_of(uow, tracker.sender_id)
+            if phone is not None:
+                events.append(SlotSet("identified_by_phone", identity.phone_identifies(uow, phone)))
+            elif reference := _linked_reference(tracker):
+                events.append(SlotSet("account_ref", reference))
+            if handoffs.is_open(uow, tracker.sender_id):  # a new session must not wake the bot while a person has it
+                events.append(ConversationPaused())
         return events + [ActionExecuted("action_listen")]
 
 

@@ -5,7 +5,6 @@ a number or a client that failed too often elsewhere (bot.domain.verification sa
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -14,20 +13,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.account import tell_balance
-from actions.cases import CASE_TOPICS, record_cease
+from actions.cases import record_cease
 from actions.common import answer_text, latest_intent, today
-from actions.negotiation import AGREEMENT_TYPES
+from bot.domain.flows import AGREEMENT_TYPES, CASE_TOPICS, SMALL_TALK
+from bot.domain.flows import VERIFICATION_INTERRUPTIONS as INTERRUPTIONS
 from bot.domain.verification import AnswerKind, is_locked, read_answer
 from bot.services import identity, sms
 from bot.services.identity import Outcome
-
-# Intents that interrupt the form: their rules answer them instead of reading the text as a slot value.
-INTERRUPTIONS = frozenset({
-    "bot_challenge", "request_human", "stop_contact", "wrong_person", "attorney", "bankruptcy", "deceased",
-    "complain", "goodbye", "deny",
-})
-# Said in passing: the question is simply asked again, without "sorry, that doesn't look like...".
-SMALL_TALK = frozenset({"greet", "thank", "affirm"})
+from bot.services.unit_of_work import SqlUnitOfWork
 
 
 def client_of(tracker: Tracker) -> str | None:
@@ -49,7 +42,8 @@ class ValidateVerificationForm(FormValidationAction):
         text = answer_text(tracker, INTERRUPTIONS)
         if text is None or tracker.get_slot("account_ref"):
             return {}
-        reference = identity.likely_reference(text)
+        with SqlUnitOfWork() as uow:
+            reference = identity.likely_reference(uow, text)
         if reference:
             return {"account_ref": reference}
         if tracker.get_slot("requested_slot") == "account_ref":  # asked again; nothing is counted
@@ -76,7 +70,9 @@ class ValidateVerificationForm(FormValidationAction):
         if not asked:
             return {}
         if answer.kind is AnswerKind.REFERENCE and not by_phone:  # a (corrected) reference: take it, ask again
-            return {"account_ref": identity.likely_reference(answer.reference), "date_of_birth": None}
+            with SqlUnitOfWork() as uow:
+                reference = identity.likely_reference(uow, answer.reference or "")
+            return {"account_ref": reference, "date_of_birth": None}
         if not by_phone and latest_intent(tracker) not in SMALL_TALK:
             dispatcher.utter_message(response="utter_not_a_date")
         return {"date_of_birth": None}  # the question itself (by SMS: date of birth or postcode) is asked again
@@ -84,15 +80,16 @@ class ValidateVerificationForm(FormValidationAction):
     async def validate_date_of_birth(self, value, dispatcher, tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         if not value:
             return {"date_of_birth": None}
-        now = datetime.now(timezone.utc)
-        context = dict(now=now, conversation_id=tracker.sender_id, client=client_of(tracker),
+        context = dict(conversation_id=tracker.sender_id, client=client_of(tracker),
                        channel=tracker.get_latest_input_channel())
-        if tracker.get_slot("identified_by_phone"):
-            result = identity.verify_by_phone(sms.phone_of(tracker.sender_id), value, **context)
-        elif tracker.get_slot("account_ref"):
-            result = identity.verify(tracker.get_slot("account_ref"), value, **context)
-        else:
+        if not tracker.get_slot("identified_by_phone") and not tracker.get_slot("account_ref"):
             return {"date_of_birth": None}
+        # Attempts on one reference take turns (BEGIN IMMEDIATE on SQLite, an advisory lock on PostgreSQL).
+        with SqlUnitOfWork(locking=True) as uow:
+            if tracker.get_slot("identified_by_phone"):
+                result = identity.verify_by_phone(uow, sms.phone_of(uow, tracker.sender_id), value, **context)
+            else:
+                result = identity.verify(uow, tracker.get_slot("account_ref"), value, **context)
         if result.outcome is Outcome.VERIFIED:
             return {"account_ref": result.account_ref, "date_of_birth": value, "verified": True}
         if result.outcome is Outcome.REFUSED:  # not checked: nothing is said about the date

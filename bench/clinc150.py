@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 import yaml
 
@@ -28,7 +28,7 @@ OUT_OF_SCOPE = "oos"
 FALLBACK = "nlu_fallback"
 
 # Table 2 of Larson et al. (EMNLP 2019), "Full" split, oos-train (as in the data's README).
-PUBLISHED: List[Tuple[str, float, float]] = [
+PUBLISHED: list[tuple[str, float, float]] = [
     ("Rasa (2019, spacy-sklearn pipeline)", 91.5, 45.3),
     ("DialogFlow", 91.7, 14.0),
     ("SVM", 91.0, 14.5),
@@ -43,7 +43,7 @@ def progress(text: str) -> None:
     print(f"[clinc150 {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
-def project_pipeline(config_path: Path, epochs: Optional[int]) -> Dict[str, Any]:
+def project_pipeline(config_path: Path, epochs: int | None) -> dict[str, Any]:
     """The NLU part of the project's config, with epochs overridden if asked and possible."""
     config = yaml.safe_load(config_path.read_text())
     pipeline = config["pipeline"]
@@ -56,9 +56,9 @@ def project_pipeline(config_path: Path, epochs: Optional[int]) -> Dict[str, Any]
     return {key: config[key] for key in ("recipe", "language") if key in config} | {"pipeline": pipeline}
 
 
-def nlu_yaml(examples: List[Tuple[str, str]]) -> str:
+def nlu_yaml(examples: list[tuple[str, str]]) -> str:
     """Rasa NLU training data (format 3.1) for (text, intent) pairs."""
-    by_intent: Dict[str, List[str]] = {}
+    by_intent: dict[str, list[str]] = {}
     for text, intent in examples:
         # One example a line; stray brackets would read as entity annotations.
         by_intent.setdefault(intent, []).append(" ".join(text.split()).replace("[", "(").replace("]", ")"))
@@ -67,7 +67,7 @@ def nlu_yaml(examples: List[Tuple[str, str]]) -> str:
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=10_000)
 
 
-def load_splits(path: Path, intents: Optional[int]) -> Dict[str, List[Tuple[str, str]]]:
+def load_splits(path: Path, intents: int | None) -> dict[str, list[tuple[str, str]]]:
     raw = json.loads(path.read_text())
     splits = {name: [(text, label) for text, label in raw[name]] for name in ("train", "oos_train", "test", "oos_test")}
     if intents:  # a quick run on the first N intents, to check the script itself
@@ -77,7 +77,7 @@ def load_splits(path: Path, intents: Optional[int]) -> Dict[str, List[Tuple[str,
     return splits
 
 
-async def parse_all(model_path: str, texts: List[str]) -> Tuple[List[Dict[str, Any]], float]:
+async def parse_all(model_path: str, texts: list[str]) -> tuple[list[dict[str, Any]], float]:
     """Parses every text through the loaded model, one at a time; returns results and seconds spent."""
     from rasa.core.agent import Agent
 
@@ -93,7 +93,7 @@ async def parse_all(model_path: str, texts: List[str]) -> Tuple[List[Dict[str, A
     return results, spent
 
 
-def top_intent(result: Dict[str, Any]) -> Tuple[str, float]:
+def top_intent(result: dict[str, Any]) -> tuple[str, float]:
     """The best intent other than the fallback, with its confidence, to see other thresholds."""
     for entry in result.get("intent_ranking") or [result["intent"]]:
         if entry["name"] != FALLBACK:
@@ -146,9 +146,9 @@ def main() -> None:
     predicted = [r["intent"]["name"] or FALLBACK for r in results]
     ranked = [top_intent(r) for r in results]
 
-    def rates(labels: List[str]) -> Tuple[float, float]:
-        in_scope = [p == e for p, e in zip(labels, expected) if e != OUT_OF_SCOPE]
-        out_scope = [p in (OUT_OF_SCOPE, FALLBACK) for p, e in zip(labels, expected) if e == OUT_OF_SCOPE]
+    def rates(labels: list[str]) -> tuple[float, float]:
+        in_scope = [p == e for p, e in zip(labels, expected, strict=True) if e != OUT_OF_SCOPE]
+        out_scope = [p in (OUT_OF_SCOPE, FALLBACK) for p, e in zip(labels, expected, strict=True) if e == OUT_OF_SCOPE]
         return 100 * sum(in_scope) / len(in_scope), 100 * sum(out_scope) / len(out_scope)
 
     accuracy, recall = rates(predicted)

@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.config import PROJECT_ROOT  # noqa: E402
 from bot.launcher import Stack, StackSettings  # noqa: E402
+from bot.sms.standin import free_port  # noqa: E402
 
 SCRIPTS = {
     "verification + balance": ["hi", "ACC-1001", "12 March 1985", "how much do I owe?", "thanks"],
@@ -72,17 +73,48 @@ def converse_by_sms(stack: Stack, script: list[str], conversations: int) -> list
     return latencies
 
 
+def cpu_seconds(*pids: int) -> float:
+    """CPU time (user and system) the processes have used so far (Linux: /proc/PID/stat); what a turn costs in CPU
+    depends less on what else the machine is doing than its latency does."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14 and 15 of proc(5))
+    return total
+
+
 def report(name: str, latencies: list[float]) -> None:
     print(f"{name}: {len(latencies)} turns; per-turn latency ms: median {statistics.median(latencies):.1f},"
           f" p95 {percentile(latencies, 0.95):.1f}, max {max(latencies):.1f}")
 
 
-def scratch_stack(directory: Path) -> Stack:
-    url = f"sqlite:///{directory / 'bench.db'}"
+def scratch_database(directory: Path, url: str | None = None, wal: bool = False) -> str:
+    """A database with the demo portfolio: a new SQLite file in `directory` unless `url` names one.
+
+    `wal`: the SQLite file in write-ahead-log mode (it stays so for every connection), an experiment: each commit
+    then syncs the disk once instead of several times.
+    """
+    url = url or f"sqlite:///{directory / 'bench.db'}"
     env = {**os.environ, "DATABASE_URL": url}
     subprocess.run([sys.executable, "-m", "bot", "prepare"], cwd=PROJECT_ROOT, env=env, check=True,
                    capture_output=True)
-    return Stack(StackSettings(rasa_port=15105, action_port=15155, web_port=15180, twilio_standin_port=15199, database_url=url, log_dir=directory))
+    if wal:
+        import sqlite3
+
+        from sqlalchemy.engine import make_url
+
+        with sqlite3.connect(make_url(url).database) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+    return url
+
+
+def scratch_stack(directory: Path, url: str | None = None, stack_class: type[Stack] = Stack, wal: bool = False
+                  ) -> Stack:
+    """The whole stack on a scratch database, on free ports (other benches and tests may be running)."""
+    return stack_class(StackSettings(rasa_port=free_port(), action_port=free_port(), web_port=free_port(),
+                                     twilio_standin_port=free_port(),
+                                     database_url=scratch_database(directory, url, wal), log_dir=directory))
 
 
 def time_training() -> float:

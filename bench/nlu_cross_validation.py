@@ -19,25 +19,25 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional
 
 import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 from bot.evaluation import macro_f1  # noqa: E402 - the project is importable once on the path
+
 FOLD_LINE = re.compile(r"\b(train|test) (Accuracy|F1-score|Precision): ([0-9.]+) \(([0-9.]+)\)")
 FALLBACK = "nlu_fallback"
 
 
-def fallback_threshold(config: Path) -> Optional[float]:
+def fallback_threshold(config: Path) -> float | None:
     for component in yaml.safe_load(config.read_text())["pipeline"]:
         if component["name"].split(".")[-1] == "FallbackClassifier":
             return float(component.get("threshold", 0.3))
     return None
 
 
-def run_rasa(args: argparse.Namespace) -> List[str]:
+def run_rasa(args: argparse.Namespace) -> list[str]:
     """Runs the cross-validation, echoing Rasa's output as progress; returns its lines."""
     command = [sys.executable, "-m", "rasa", "test", "nlu", "--cross-validation", "--folds", str(args.folds),
                "--config", str(args.config), "--nlu", str(args.data), "--out", str(args.out), "--successes"]
@@ -45,7 +45,7 @@ def run_rasa(args: argparse.Namespace) -> List[str]:
         command.append("--no-plot")
     print("running: " + " ".join(command), file=sys.stderr, flush=True)
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    lines: List[str] = []
+    lines: list[str] = []
     with subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True) as process:
         assert process.stdout is not None

@@ -134,7 +134,7 @@ def live(url: str, database: str, samples: int) -> None:
         print(f"  locked {label:7s} reference {reference:10s}: outcomes {sorted(replies[reference])}; "
               f"median {statistics.median(values):.1f} ms, p95 {percentile(values, 0.95):.1f} ms")
     difference = statistics.median(timings[KNOWN]) - statistics.median(timings[UNKNOWN])
-    spread = statistics.median([abs(a - b) for a, b in zip(timings[KNOWN], timings[UNKNOWN])])
+    spread = statistics.median([abs(a - b) for a, b in zip(timings[KNOWN], timings[UNKNOWN], strict=True)])
     print(f"  difference of medians (known - unknown): {difference:+.1f} ms; median |difference| of paired "
           f"turns: {spread:.1f} ms")
 

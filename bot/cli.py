@@ -13,25 +13,33 @@ import getpass
 import json
 import os
 import sys
-from datetime import date, datetime, timedelta, timezone
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import make_url  # the error messages below: no ORM, no session
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
-from sqlalchemy.orm import Session
 
 from bot.config import PROJECT_ROOT, ConfigError, database_url, retention_days
+from bot.domain.cases import DEATH_REPORT_DECISIONS
 from bot.domain.dates import DateError, format_date, parse_iso_date
 from bot.domain.money import MoneyError, format_money, parse_amount
-from bot.domain.negotiation import NotAuthorised, PromiseTerms, SettlementTerms, plan_by_monthly, plan_by_months
+from bot.domain.negotiation import (
+    NotAuthorised,
+    PlanTerms,
+    PromiseTerms,
+    SettlementTerms,
+    plan_by_monthly,
+    plan_by_months,
+)
 from bot.domain.policy import TIERS
 from bot.importing import ImportRejected
-from bot.services import accounts, agreements, audit, cases, imports
+from bot.services import accounts, agreements, audit, cases, imports, negotiation
+from bot.services.imports import ImportSummary
+from bot.services.unit_of_work import SqlUnitOfWork, utcnow
 from bot.storage import migrate
-from bot.storage.db import unit_of_work
-from bot.storage.orm import Account
 
 if TYPE_CHECKING:
     from bot.services.reminders import Outcome, ReminderPlan
@@ -44,13 +52,11 @@ EXIT_INTERNAL, EXIT_INTERRUPTED = 70, 130
 WITHOUT_DATABASE = frozenset({"migrate", "prepare", "sms", "api-token"})
 
 
-def _today() -> date:
-    return datetime.now(timezone.utc).date()
-
-
-def _import(kind: str, action) -> int:
+def _import(kind: str, action: Callable[[SqlUnitOfWork], ImportSummary]) -> int:
+    """Run an import in its own transaction: all of the file or none of it."""
     try:
-        summary = action()
+        with SqlUnitOfWork() as uow:
+            summary = action(uow)
     except ImportRejected as rejected:
         if len(rejected.problems) == 1 and not rejected.problems[0].line:  # the file itself: one line
             print(f"{kind}: nothing imported: {rejected.problems[0]}", file=sys.stderr)
@@ -64,30 +70,22 @@ def _import(kind: str, action) -> int:
 
 
 def cmd_import_policies(args: argparse.Namespace) -> int:
-    return _import("policies", lambda: imports.import_policies(Path(args.file)))
+    """Import creditors and their policies."""
+    return _import("policies", lambda uow: imports.import_policies(uow, Path(args.file)))
 
 
 def cmd_import_accounts(args: argparse.Namespace) -> int:
-    return _import("accounts", lambda: imports.import_accounts(Path(args.file), _today()))
+    """Import placed accounts."""
+    return _import("accounts", lambda uow: imports.import_accounts(uow, Path(args.file), uow.now().date()))
 
 
-def _with_account(ref: str, show: Callable[[Session, Account], None]) -> int:
-    with unit_of_work() as session:
-        account = accounts.find(session, ref)
-        if account is None:
-            print(f"no account with reference {ref!r}", file=sys.stderr)
-            return EXIT_UNKNOWN
-        show(session, account)
-        return 0
+def _print_account(overview: accounts.Overview) -> None:
+    statement = overview.statement
 
+    def money(amount: Decimal) -> str:
+        return format_money(amount, statement.currency)
 
-def _print_account(session: Session, account: Account, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(accounts.view(session, account), indent=2))
-        return
-    statement = accounts.statement_of(account)
-    money = lambda amount: format_money(amount, statement.currency)  # noqa: E731
-    print(f"{statement.account_ref}  {account.debtor.name}  [{account.status}]")
+    print(f"{statement.account_ref}  {overview.debtor_name}  [{overview.status}]")
     print(f"  creditor   {statement.creditor_name} (originally {statement.original_creditor})")
     print(f"  balance    {money(statement.balance)} = principal {money(statement.principal)}"
           f" + interest {money(statement.interest)} + fees {money(statement.fees)} - paid {money(statement.paid)}")
@@ -95,23 +93,37 @@ def _print_account(session: Session, account: Account, as_json: bool) -> None:
           f" {format_date(statement.validation_ends_on)}")
 
 
-def _print_audit(session: Session, account: Account) -> None:
-    for event in audit.events_for(session, account):
-        details = json.dumps(event.details, sort_keys=True)
-        print(f"{event.occurred_at:%Y-%m-%d %H:%M:%S}Z  {event.actor:<12} {event.action:<20}"
-              f" {event.conversation_id or '-'}  {details}")
-
-
 def cmd_account(args: argparse.Namespace) -> int:
-    return _with_account(args.ref, lambda session, account: _print_account(session, account, args.json))
+    """Show an account, as text or as the JSON of SPEC section 5."""
+    try:
+        with SqlUnitOfWork() as uow:
+            if args.json:
+                print(json.dumps(accounts.account_view(uow, args.ref), indent=2))
+            else:
+                _print_account(accounts.overview(uow, args.ref))
+    except accounts.UnknownAccount as error:
+        print(error, file=sys.stderr)
+        return EXIT_UNKNOWN
+    return 0
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    return _with_account(args.ref, _print_audit)
+    """Print an account's audit log, oldest first."""
+    try:
+        with SqlUnitOfWork() as uow:
+            log = audit.log_of(uow, args.ref)
+    except accounts.UnknownAccount as error:
+        print(error, file=sys.stderr)
+        return EXIT_UNKNOWN
+    for entry in log:
+        details = json.dumps(entry.details, sort_keys=True)
+        print(f"{entry.occurred_at:%Y-%m-%d %H:%M:%S}Z  {entry.actor:<12} {entry.action:<20}"
+              f" {entry.conversation_id or '-'}  {details}")
+    return 0
 
 
-def _terms_from_args(args: argparse.Namespace, account_ref: str):
-    context = agreements.negotiable(account_ref)
+def _terms_from_args(args: argparse.Namespace, account_ref: str) -> PlanTerms | SettlementTerms | PromiseTerms:
+    context = negotiation.negotiable(SqlUnitOfWork(), account_ref)
     if args.kind == "plan":
         first_due = parse_iso_date(args.date)
         if args.months:
@@ -129,7 +141,8 @@ def cmd_agree(args: argparse.Namespace) -> int:
         return 2
     try:
         terms = _terms_from_args(args, args.ref)
-        recorded = agreements.record(args.ref, terms, agreements.Actor(args.tier, args.actor), args.conversation)
+        recorded = agreements.record(SqlUnitOfWork(locking=True), args.ref, terms,
+                                     agreements.Actor(args.tier, args.actor), args.conversation)
     except accounts.UnknownAccount as error:
         print(error, file=sys.stderr)
         return EXIT_UNKNOWN
@@ -147,7 +160,8 @@ def cmd_agree(args: argparse.Namespace) -> int:
 def cmd_resolve_dispute(args: argparse.Namespace) -> int:
     """A person's decision on a dispute: upheld closes the account, rejected (validation sent) resumes collection."""
     try:
-        account_ref, status = cases.resolve_dispute(args.reference, args.outcome, args.actor, args.note or "")
+        with SqlUnitOfWork() as uow:
+            account_ref, status = cases.resolve_dispute(uow, args.reference, args.outcome, args.actor, args.note or "")
     except cases.UnknownDispute as error:
         print(error, file=sys.stderr)
         return EXIT_UNKNOWN
@@ -161,7 +175,8 @@ def cmd_resolve_dispute(args: argparse.Namespace) -> int:
 def cmd_death_report(args: argparse.Namespace) -> int:
     """A person's decision on a reported death: confirm sets `deceased` (collection stops), reject resumes it."""
     try:
-        status = cases.decide_death_report(args.ref, args.decision, args.actor, args.note or "")
+        with SqlUnitOfWork() as uow:
+            status = cases.decide_death_report(uow, args.ref, args.decision, args.actor, args.note or "")
     except accounts.UnknownAccount as error:
         print(error, file=sys.stderr)
         return EXIT_UNKNOWN
@@ -175,7 +190,7 @@ def cmd_death_report(args: argparse.Namespace) -> int:
 def _parse_utc(text: str) -> datetime:
     """An ISO 8601 instant; one without an offset is taken as UTC."""
     moment = datetime.fromisoformat(text.strip())
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _print_reminder_plan(plan: ReminderPlan) -> None:
@@ -191,7 +206,7 @@ def cmd_remind(args: argparse.Namespace) -> int:
     from bot.sms.gateway import SmsConfigError, SmsGateway, TwilioSettings
 
     try:
-        now = _parse_utc(args.now) if args.now else datetime.now(timezone.utc)
+        now = _parse_utc(args.now) if args.now else utcnow()
     except ValueError:
         print(f"--now must be an ISO 8601 time such as 2026-11-23T15:00:00Z, got {args.now!r}", file=sys.stderr)
         return EXIT_REJECTED
@@ -205,8 +220,8 @@ def cmd_remind(args: argparse.Namespace) -> int:
         except SmsConfigError as error:
             print(f"nothing sent: {error}", file=sys.stderr)
             return EXIT_REJECTED
-    with unit_of_work() as session:
-        plan = reminders.plan_reminders(session, now, timedelta(days=args.interval_days))
+    with SqlUnitOfWork(clock=lambda: now) as uow:
+        plan = reminders.plan_reminders(uow, timedelta(days=args.interval_days))
     if args.dry_run:
         _print_reminder_plan(plan)
         print(f"dry run: {len(plan.reminders)} to send ({plan.accounts_covered} accounts),"
@@ -223,9 +238,12 @@ def cmd_remind(args: argparse.Namespace) -> int:
         else:
             print(f"[{number}/{total}] not sent to {outcome.reminder.to} ({refs}): {outcome.withheld}", flush=True)
 
-    clock = (lambda: now) if args.now else (lambda: datetime.now(timezone.utc))
+    # Each text is checked again just before it goes: at --now, or at the time it goes.
+    assert gateway is not None  # not a dry run
+    clock = (lambda: now) if args.now else utcnow
     try:
-        outcomes = reminders.send_reminders(plan, gateway, clock=clock, progress=progress)
+        outcomes = reminders.send_reminders(plan, gateway, units=lambda: SqlUnitOfWork(clock=clock),
+                                            progress=progress)
     except (reminders.ReminderNotRecorded, reminders.RemindRunLocked) as error:
         print(f"stopped: {error}", file=sys.stderr)
         return EXIT_REJECTED
@@ -277,7 +295,8 @@ def cmd_erase(args: argparse.Namespace) -> int:
     from bot.services import erasure
 
     try:
-        erased = erasure.erase(args.ref, args.actor)
+        with SqlUnitOfWork() as uow:
+            erased = erasure.erase(uow, args.ref, args.actor)
     except accounts.UnknownAccount as error:
         print(error, file=sys.stderr)
         return EXIT_UNKNOWN
@@ -303,7 +322,8 @@ def cmd_purge(args: argparse.Namespace) -> int:
     except ValueError:
         print(f"--now must be an ISO 8601 time such as 2026-11-23T15:00:00Z, got {args.now!r}", file=sys.stderr)
         return EXIT_REJECTED
-    purged = erasure.purge(days, args.actor, now=now, dry_run=args.dry_run)
+    with SqlUnitOfWork(clock=(lambda: now) if now else utcnow) as uow:
+        purged = erasure.purge(uow, days, args.actor, dry_run=args.dry_run)
     what = (f"{purged.conversation_events} conversation event(s), {purged.verification_attempts} verification"
             f" attempt(s), {purged.offered_choices} offered choice(s) older than {days} days"
             f" (before {purged.before:%Y-%m-%d %H:%M:%S} UTC)")
@@ -327,6 +347,7 @@ def cmd_api_token(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(_args: argparse.Namespace) -> int:
+    """Bring the schema up to date."""
     migrate.upgrade()
     print("database schema is up to date")
     return 0
@@ -335,21 +356,25 @@ def cmd_migrate(_args: argparse.Namespace) -> int:
 def cmd_prepare(_args: argparse.Namespace) -> int:
     """Schema up to date; on an empty database, the demo portfolio so a newcomer can chat at once."""
     migrate.upgrade()
-    if imports.has_accounts():
+    with SqlUnitOfWork() as uow:
+        ready = imports.has_accounts(uow)
+    if ready:
         print("database ready")
         return 0
     print("database has no accounts: importing the demo portfolio (see README)")
-    return (_import("policies", lambda: imports.import_policies(DEMO / "policies.yml"))
-            or _import("accounts", lambda: imports.import_accounts(DEMO / "accounts.csv", _today())))
+    return (_import("policies", lambda uow: imports.import_policies(uow, DEMO / "policies.yml"))
+            or _import("accounts", lambda uow: imports.import_accounts(uow, DEMO / "accounts.csv", uow.now().date())))
 
 
 def cmd_run(_args: argparse.Namespace) -> int:
+    """Start the Rasa server and the action server."""
     from bot import launcher
 
     return launcher.main()
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line's commands and their arguments."""
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     command = commands.add_parser("import-policies", help="import creditors and their policies (YAML)")
@@ -378,13 +403,14 @@ def build_parser() -> argparse.ArgumentParser:
     command = commands.add_parser("resolve-dispute", help="record a person's decision on a dispute")
     command.add_argument("reference", help="the dispute reference, e.g. DSP-1A2B3C")
     command.add_argument("outcome", choices=list(cases.DISPUTE_OUTCOMES),
-                         help="upheld: the debt is not owed as placed; rejected: validation was sent, collection resumes")
+                         help="upheld: the debt is not owed as placed; rejected: validation was sent, collection"
+                              " resumes")
     command.add_argument("--actor", required=True, help="who decided (a supervisor's login)")
     command.add_argument("--note", help="what was found, and what was sent to the debtor")
     command.set_defaults(run=cmd_resolve_dispute)
     command = commands.add_parser("death-report", help="record a person's decision on a reported death")
     command.add_argument("ref", help="the account reference")
-    command.add_argument("decision", choices=list(cases.DEATH_REPORT_DECISIONS),
+    command.add_argument("decision", choices=list(DEATH_REPORT_DECISIONS),
                          help="confirm: the debtor has died, collection stops; reject: the report was wrong, collection"
                               " resumes")
     command.add_argument("--actor", required=True, help="who decided (a person's login)")
@@ -398,7 +424,8 @@ def build_parser() -> argparse.ArgumentParser:
     command = commands.add_parser("sms", help="text the assistant from this terminal, as the phone NUMBER")
     command.add_argument("number", help="the phone number you text from (E.164), e.g. +15551230001")
     command.add_argument("--rasa-url", default=f"http://127.0.0.1:{os.environ.get('RASA_PORT', '5005')}")
-    command.add_argument("--standin-url", help="the Twilio stand-in (default: TWILIO_API_BASE_URL, or the development one)")
+    command.add_argument("--standin-url",
+                         help="the Twilio stand-in (default: TWILIO_API_BASE_URL, or the development one)")
     command.set_defaults(run=cmd_sms)
     command = commands.add_parser("api-token", help="print a short-lived Bearer token for the Rasa HTTP API")
     command.add_argument("--minutes", type=int, default=15, help="how long it is valid (default 15)")
@@ -435,7 +462,9 @@ class DatabaseNotReady(RuntimeError):
 def _database_shown(url: str) -> str:
     """Where the database is, for a message: a file's path, or the URL without its password."""
     parsed = make_url(url)
-    return parsed.database if parsed.get_backend_name() == "sqlite" else parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or url
+    return parsed.render_as_string(hide_password=True)
 
 
 def _first_line(error: BaseException) -> str:
@@ -479,10 +508,12 @@ def _check_database(command: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; its exit status (the module docstring lists them)."""
     args = build_parser().parse_args(argv)  # usage errors: argparse's message, exit 2
     try:
         _check_database(args.command)
-        return args.run(args)
+        status: int = args.run(args)
+        return status
     except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001 - every failure gets one line, no traceback
         if os.environ.get("BOT_DEBUG") and not isinstance(error, KeyboardInterrupt):
             raise

@@ -6,7 +6,7 @@ import os
 import secrets as _secrets
 import sys
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -34,10 +34,12 @@ def retention_days() -> int:
 
 
 def agency_name() -> str:
+    """The agency's name as texts and pages show it (AGENCY_NAME)."""
     return os.environ.get("AGENCY_NAME", "Northgate Services")
 
 
 def agency_phone() -> str:
+    """The agency's phone number for debtors who want a person (AGENCY_PHONE)."""
     return os.environ.get("AGENCY_PHONE", "1-800-555-0142")
 
 
@@ -178,7 +180,7 @@ def rasa_api_token(minutes: float = RASA_API_TOKEN_MINUTES, *, key: str | None =
     """
     import jwt  # PyJWT, installed with Rasa; imported here so that reading settings stays light
 
-    issued = now or datetime.now(timezone.utc)
+    issued = now or datetime.now(UTC)
     payload = {"user": {"username": "operator", "role": "admin"},
                "exp": int((issued + timedelta(minutes=minutes)).timestamp())}
     return jwt.encode(payload, key or secret("RASA_TOKEN"), algorithm="HS256")

@@ -6,7 +6,9 @@ from collections import Counter
 
 def macro_f1(pairs: list[tuple[str, str]]) -> float:
     """Macro F1 over the expected intents of (expected, predicted) pairs; a fallback counts as a miss."""
-    true_positive, predicted, actual = Counter(), Counter(), Counter()
+    true_positive: Counter[str] = Counter()
+    predicted: Counter[str] = Counter()
+    actual: Counter[str] = Counter()
     for expected, got in pairs:
         actual[expected] += 1
         predicted[got] += 1

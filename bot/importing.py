@@ -4,11 +4,12 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -91,13 +92,17 @@ REQUIRED_ACCOUNT_COLUMNS = ("account_ref", "creditor_id", "debtor_name", "date_o
                             "principal", "interest", "fees", "placed_on")
 
 
-class _RowProblems(list):
+_Args = ParamSpec("_Args")
+_Value = TypeVar("_Value")
+
+
+class _RowProblems(list[str]):
     """The problems of one row: every check runs, so the creditor sees all of them at once."""
 
-    def check(self, reader, *args):
+    def check(self, reader: Callable[_Args, _Value], *args: _Args.args, **kwargs: _Args.kwargs) -> _Value | None:
         """reader(*args), or None with its complaint noted."""
         try:
-            return reader(*args)
+            return reader(*args, **kwargs)
         except (ValueError, DateError, MoneyError) as error:
             self.append(str(error))
             return None
@@ -132,7 +137,10 @@ def _account_from_row(row: dict[str, str], line: int, today: date) -> AccountRec
     """One row, or ValueError naming everything wrong with it ("; "-separated)."""
     value = {key: (row.get(key) or "").strip() for key in ACCOUNT_COLUMNS}
     problems = _RowProblems(f"{name} is empty" for name in REQUIRED_ACCOUNT_COLUMNS if not value[name])
-    given = lambda name: bool(value[name])  # noqa: E731 - an empty field is reported once, as empty
+
+    def given(name: str) -> bool:  # an empty field is reported once, as empty
+        return bool(value[name])
+
     if given("account_ref") and not _REF.match(value["account_ref"]):
         problems.append(f"account_ref {value['account_ref']!r} has characters other than letters, digits and - _ / .")
     date_of_birth = problems.check(_date_field, value, "date_of_birth") if given("date_of_birth") else None
@@ -152,9 +160,12 @@ def _account_from_row(row: dict[str, str], line: int, today: date) -> AccountRec
     if given("timezone"):
         problems.check(_time_zone, value["timezone"])
     currency = problems.check(check_currency, value["currency"]) if given("currency") else None
-    amounts = {key: problems.check(_amount_field, value, key, currency) for key in ("principal", "interest", "fees")
-               if currency and given(key)}
-    if len(amounts) == 3 and None not in amounts.values() and sum(amounts.values()) == 0:
+    amounts: dict[str, Decimal] = {}
+    for key in ("principal", "interest", "fees"):
+        amount = problems.check(_amount_field, value, key, currency) if currency and given(key) else None
+        if amount is not None:
+            amounts[key] = amount
+    if len(amounts) == 3 and sum(amounts.values()) == 0:
         problems.append("principal, interest and fees are all zero: nothing is owed")
     validation_ends_on = None
     if (row.get("validation_ends_on") or "").strip():
@@ -163,16 +174,21 @@ def _account_from_row(row: dict[str, str], line: int, today: date) -> AccountRec
         validation_ends_on = placed_on + VALIDATION_PERIOD
     if problems:
         raise ValueError("; ".join(problems))
+    # No problem noted: every check above returned its value (a failed one notes a problem).
+    assert date_of_birth is not None and phone is not None and currency is not None
+    assert placed_on is not None and validation_ends_on is not None
     return AccountRecord(
         line=line, account_ref=value["account_ref"], creditor_id=value["creditor_id"],
         original_creditor=value["original_creditor"], debtor_name=value["debtor_name"],
         date_of_birth=date_of_birth, postcode=value["postcode"], phone=phone, email=value["email"],
         timezone=value["timezone"], currency=currency, placed_on=placed_on,
-        validation_ends_on=validation_ends_on, **amounts,
+        validation_ends_on=validation_ends_on,
+        principal=amounts["principal"], interest=amounts["interest"], fees=amounts["fees"],
     )
 
 
 def read_accounts_csv(path: Path, today: date) -> list[AccountRecord]:
+    """Every account of a creditor's CSV file, or ImportRejected with every problem of every row."""
     text = _read_text(path)
     if "\x00" in text:
         raise ImportRejected([Problem(0, "binary data, not a CSV file")])
@@ -199,7 +215,8 @@ def read_accounts_csv(path: Path, today: date) -> list[AccountRecord]:
             continue
         key = record.account_ref.upper()
         if key in first_line_of:
-            problems.append(Problem(line, f"account_ref {record.account_ref} already appears on line {first_line_of[key]}"))
+            problems.append(
+                Problem(line, f"account_ref {record.account_ref} already appears on line {first_line_of[key]}"))
             continue
         first_line_of[key] = line
         records.append(record)
@@ -214,7 +231,7 @@ class _LineLoader(yaml.SafeLoader):
     """Remembers on which line each mapping starts, so problems can name it."""
 
 
-def _mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict:
+def _mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     mapping = loader.construct_mapping(node, deep=True)
     mapping["__line__"] = node.start_mark.line + 1
     return mapping
@@ -245,6 +262,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def read_policies_yaml(path: Path) -> list[CreditorRecord]:
+    """Every creditor of a policies file with its validated policy, or ImportRejected with every problem."""
     text = _read_text(path)
     try:
         document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 _MONTHS = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
@@ -39,7 +40,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]|\r?\n")
 WITHHELD_DATE = "[date]"
 
 
-def _mask_phone(match: re.Match) -> str:
+def _mask_phone(match: re.Match[str]) -> str:
     text = match.group(0)
     digits = sum(ch.isdigit() for ch in text)
     if digits < 7:
@@ -56,7 +57,7 @@ def mask(text: str) -> str:
     return _PHONE.sub(_mask_phone, _DATE.sub(WITHHELD_DATE, text))
 
 
-def _escape_control(match: re.Match) -> str:
+def _escape_control(match: re.Match[str]) -> str:
     return match.group(0).encode("unicode_escape").decode("ascii")
 
 
@@ -65,7 +66,7 @@ def clean_message(text: str) -> str:
     return _CONTROL.sub(_escape_control, mask(text))
 
 
-def _masked_record_factory(previous):
+def _masked_record_factory(previous: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
         try:

@@ -2,9 +2,13 @@
 
 What the three share is here: one turn from screened text to an answer (`take_turn`), an output channel that
 remembers the buttons it offers and whether it said anything (`Answering`), and who the client is.
+
+Their database work runs in a worker thread (`asyncio.to_thread`): a commit waits for the disk, and meanwhile the
+server goes on with other conversations' turns instead of standing still.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,6 +19,7 @@ from bot.config import agency_phone
 from bot.domain import sms as texting
 from bot.domain.inbound import apology, loggable_conversation, screen
 from bot.services import choices, handoffs
+from bot.services.unit_of_work import SqlUnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +34,24 @@ class Answering:
         self.sent += 1
         buttons = message.get("quick_replies") or message.get("buttons")
         if buttons:
-            choices.offer(recipient_id, [str(button.get("payload") or button.get("title")) for button in buttons])
+            await asyncio.to_thread(_offer, recipient_id,
+                                    [str(button.get("payload") or button.get("title")) for button in buttons])
         await super().send_response(recipient_id, message)  # type: ignore[misc]
+
+
+def _offer(conversation_id: str, payloads: list[str]) -> None:
+    with SqlUnitOfWork() as uow:
+        choices.offer(uow, conversation_id, payloads)
+
+
+def _take_offered(conversation_id: str) -> list[str]:
+    with SqlUnitOfWork() as uow:
+        return choices.take(uow, conversation_id)
+
+
+def _handed_off(conversation_id: str) -> bool:
+    with SqlUnitOfWork() as uow:
+        return handoffs.is_open(uow, conversation_id)
 
 
 def peer_client(request: Any) -> str:
@@ -55,7 +76,7 @@ async def take_turn(raw: object, conversation_id: str, output: Answering,
     """
     shown = loggable_conversation(conversation_id)
     try:
-        offered = choices.take(conversation_id)
+        offered = await asyncio.to_thread(_take_offered, conversation_id)
         screened = screen(raw, offered)
         if screened.rejection:
             await say(screened.rejection)
@@ -65,7 +86,7 @@ async def take_turn(raw: object, conversation_id: str, output: Answering,
             text = texting.chosen_payload(text, offered) or text
         await on_new_message(UserMessage(text, output, conversation_id, input_channel=input_channel,
                                          metadata=metadata))
-        if output.sent or handoffs.is_open(conversation_id):
+        if output.sent or await asyncio.to_thread(_handed_off, conversation_id):
             return
         logger.error("the turn in conversation %s sent nothing (a failed action?): apologising", shown)
     except Exception:  # the debtor gets an answer, the server stays up, the log has the cause

@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import sys
 import types
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from typing import Any
 
 from sanic.server.websockets import impl
 
 
-def _wait_accepting_coroutines(awaitables: Iterable[Any], *args: Any, **kwargs: Any):
+def _wait_accepting_coroutines(awaitables: Iterable[Any], *args: Any, **kwargs: Any) -> Coroutine[Any, Any, Any]:
     return asyncio.wait([asyncio.ensure_future(a) for a in awaitables], *args, **kwargs)
 
 
@@ -30,6 +30,7 @@ class _AsyncioForSanic(types.ModuleType):
 
 
 def apply() -> None:
+    """Install the fix (once; on Python 3.11 and later only)."""
     if sys.version_info >= (3, 11) and not isinstance(impl.asyncio, _AsyncioForSanic):
         impl.asyncio = _AsyncioForSanic("asyncio")
 

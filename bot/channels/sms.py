@@ -33,6 +33,7 @@ from bot.domain import sms as texting
 from bot.domain.inbound import apology, loggable_conversation, message_metadata
 from bot.domain.phones import to_e164
 from bot.services import choices, sms
+from bot.services.unit_of_work import SqlUnitOfWork
 from bot.sms.gateway import SmsGateway, TwilioSettings
 
 logger = logging.getLogger(__name__)
@@ -41,22 +42,27 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
 def opted_out_reply() -> str:
+    """The confirmation of STOP: the last text an opted-out number gets."""
     return (f"{agency_name()}: you're unsubscribed and will get no more texts from us. "
             "Reply START to resubscribe.")
 
 
 def opted_in_reply() -> str:
+    """The confirmation of START."""
     return f"{agency_name()}: you're subscribed to our texts again. Reply STOP to unsubscribe, HELP for help."
 
 
 def help_reply() -> str:
+    """The answer to HELP: who we are and how to reach a person."""
     return (f"{agency_name()}: automated assistant. Call {agency_phone()} to speak to a person. "
             "Reply STOP to unsubscribe.")
 
 
 async def text_number(gateway: SmsGateway, phone: str, text: str) -> None:
     """Text a reply in as many SMS as it takes; an opted-out number gets nothing (confirmations go direct)."""
-    if sms.is_opted_out(phone):
+    with SqlUnitOfWork() as uow:
+        opted_out = sms.is_opted_out(uow, phone)
+    if opted_out:
         logger.info("not texting an opted-out number")
         return
     for part in texting.split_for_sms(text):
@@ -78,7 +84,10 @@ class SmsOutput(Answering, OutputChannel):
         self.phone = phone  # known when answering a text; otherwise looked up from the conversation
 
     async def _text(self, conversation_id: str, text: str) -> None:
-        phone = self.phone or sms.phone_of(conversation_id)
+        phone = self.phone
+        if phone is None:
+            with SqlUnitOfWork() as uow:
+                phone = sms.phone_of(uow, conversation_id)
         if phone is None:
             logger.warning("conversation %s is not an SMS conversation: nothing texted",
                            loggable_conversation(conversation_id))
@@ -150,7 +159,9 @@ class SmsInput(InputChannel):
                 return response.text(EMPTY_TWIML, content_type="text/xml")
             try:
                 message_sid = params.get("MessageSid", "")
-                if message_sid and not choices.first_delivery(message_sid):
+                with SqlUnitOfWork() as uow:
+                    repeated = bool(message_sid) and not choices.first_delivery(uow, message_sid)
+                if repeated:
                     logger.info("a redelivered SMS webhook (same MessageSid) was not handled again")
                 else:
                     await self._handle(phone, params.get("Body", ""), on_new_message)
@@ -166,13 +177,14 @@ class SmsInput(InputChannel):
 
     async def _handle(self, phone: str, body: str, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         keyword = texting.keyword_of(body)
-        conversation_id = sms.conversation_for(phone)
+        with SqlUnitOfWork() as uow:
+            conversation_id = sms.conversation_for(uow, phone)
+            if keyword in (texting.Keyword.OPT_OUT, texting.Keyword.OPT_IN):
+                sms.set_opt_out(uow, phone, keyword is texting.Keyword.OPT_OUT, conversation_id)
         if keyword is texting.Keyword.OPT_OUT:
-            sms.set_opt_out(phone, True, conversation_id)
             await self.gateway.send_async(phone, opted_out_reply())  # the one text an opted-out number gets
             return
         if keyword is texting.Keyword.OPT_IN:
-            sms.set_opt_out(phone, False, conversation_id)
             await text_number(self.gateway, phone, opted_in_reply())
             return
         if keyword is texting.Keyword.HELP:

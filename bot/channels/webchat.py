@@ -30,11 +30,16 @@ from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIO
 from sanic import Blueprint, response
 from socketio import AsyncServer
 
-from bot.channels import Answering, peer_client, take_turn
-from bot.channels import sanic_websockets  # noqa: F401 - applies the Python 3.11 fix on import
+from bot.channels import (
+    Answering,
+    peer_client,
+    sanic_websockets,  # noqa: F401 - applies the Python 3.11 fix on import
+    take_turn,
+)
 from bot.config import secret, webchat_origins
 from bot.domain.inbound import message_metadata
 from bot.services import choices
+from bot.services.unit_of_work import SqlUnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +71,8 @@ async def join_conversation(sio: AsyncServer, sid: str, requested: Any, proof: A
     else:
         conversation_id = uuid.uuid4().hex
         try:
-            choices.offer(conversation_id, [OPENING])
+            with SqlUnitOfWork() as uow:
+                choices.offer(uow, conversation_id, [OPENING])
         except Exception:  # without it the opening is read as the word "greet": worse, not broken
             logger.exception("could not offer the opening in a new web chat conversation")
     previous = (await sio.get_session(sid, namespace=namespace)).get("conversation_id")

@@ -4,10 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 
-class AccountStatus(str, Enum):
+class AccountStatus(StrEnum):
+    """An account's status; str() is the stored value."""
+
     OPEN = "open"
     PLAN_ACTIVE = "plan_active"
     SETTLEMENT_PENDING = "settlement_pending"
@@ -24,10 +26,16 @@ COLLECTING = frozenset({AccountStatus.OPEN.value, AccountStatus.PLAN_ACTIVE.valu
                         AccountStatus.SETTLEMENT_PENDING.value, AccountStatus.PROMISE_PENDING.value})
 # Statuses nothing reopens: no case or agreement changes them.
 FINISHED = frozenset({AccountStatus.PAID.value, AccountStatus.SETTLED.value, AccountStatus.CLOSED.value})
+# Statuses in which no collection contact is made: paused (disputed, ceased) or over (FINISHED).
+NOT_COLLECTING = frozenset(status.value for status in AccountStatus) - COLLECTING
 
-# The account JSON's flags (SPEC 5), and `deceased_reported`: a death reported, collection paused until a person
-# confirms it (then `deceased`) or rejects it.
-FLAGS = ("sms_opt_out", "cease", "attorney", "bankruptcy", "deceased", "deceased_reported")
+# Flags that stop collection for good (SPEC 2.9, 2.10); only a person clears them.
+STOPPING_FLAGS = ("cease", "attorney", "bankruptcy", "deceased")
+# Flags that pause collection until a person decides: a death reported by someone we cannot take at their word
+# (anyone could say it to stop collection on someone else's account). Confirmed, it becomes `deceased`.
+PAUSING_FLAGS = ("deceased_reported",)
+# The account JSON's flags (SPEC 5), and `deceased_reported`.
+FLAGS = ("sms_opt_out", *STOPPING_FLAGS, *PAUSING_FLAGS)
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bot.domain.accounts import AccountStatus
+from bot.domain.accounts import PAUSING_FLAGS, STOPPING_FLAGS, AccountStatus
 from bot.domain.phones import to_e164
 
 DISPUTE_REASONS = ("not_mine", "wrong_amount", "already_paid", "identity_theft", "other")
-# Flags that stop collection for good (SPEC 2.9, 2.10); only a person clears them.
-STOPPING_FLAGS = ("cease", "attorney", "bankruptcy", "deceased")
-# Flags that pause collection until a person decides: a death reported by someone we cannot take at their word
-# (anyone could say it to stop collection on someone else's account). Confirmed, it becomes `deceased`.
-PAUSING_FLAGS = ("deceased_reported",)
+# The flags a death report moves through: reported (pausing) until a person confirms it (stopping).
 DEATH_REPORTED, DECEASED = "deceased_reported", "deceased"
 DEATH_REPORT_DECISIONS = ("confirm", "reject")
 
@@ -85,6 +81,7 @@ def contact_details_in(text: str, region: str | None = None) -> list[tuple[str, 
 
 
 def case_number_in(text: str) -> str | None:
+    """The court or case number a message gives (a bankruptcy's, say), upper-cased, if any."""
     match = _CASE_NUMBER.search(text or "")
     return (match.group(1) or match.group(2)).upper() if match else None
 

@@ -1,16 +1,22 @@
-"""May we contact this debtor now, on this channel? The contact rules as data, one set per jurisdiction."""
+"""May we contact this debtor now, on this channel? The contact rules as data, one set per jurisdiction.
+
+Which flags and statuses stop collection is the account's own (bot.domain.accounts), the same in every jurisdiction.
+"""
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import yaml
 
+from bot.domain.accounts import NOT_COLLECTING, PAUSING_FLAGS, STOPPING_FLAGS
+
 RULES_FILE = Path(__file__).with_name("contact_rules.yml")
+_STOPPING, _PAUSING = frozenset(STOPPING_FLAGS), frozenset(PAUSING_FLAGS)
 
 
 @dataclass(frozen=True)
@@ -22,13 +28,11 @@ class ContactRules:
     attempt_window: timedelta
     quiet_after_conversation: timedelta
     opt_out_notice_channels: frozenset[str]
-    paused_statuses: frozenset[str]
-    stopping_flags: frozenset[str]
-    pausing_flags: frozenset[str] = frozenset()  # collection waits for a person's decision (a reported death)
 
 
-@lru_cache(maxsize=None)
+@cache
 def rule_set(name: str = "us_reg_f") -> ContactRules:
+    """The named jurisdiction's rule set, read once from contact_rules.yml."""
     raw = yaml.safe_load(RULES_FILE.read_text())[name]
     return ContactRules(
         name=name,
@@ -38,9 +42,6 @@ def rule_set(name: str = "us_reg_f") -> ContactRules:
         attempt_window=timedelta(days=raw["attempt_window_days"]),
         quiet_after_conversation=timedelta(days=raw["quiet_days_after_conversation"]),
         opt_out_notice_channels=frozenset(raw["opt_out_notice_channels"]),
-        paused_statuses=frozenset(raw["paused_statuses"]),
-        stopping_flags=frozenset(raw["stopping_flags"]),
-        pausing_flags=frozenset(raw.get("pausing_flags", ())),
     )
 
 
@@ -66,13 +67,13 @@ class Verdict:
 
 def may_contact(situation: ContactSituation, now: datetime, rules: ContactRules) -> Verdict:
     """The one check every outbound path calls before it contacts anyone."""
-    stopped = sorted(situation.flags & rules.stopping_flags)
+    stopped = sorted(situation.flags & _STOPPING)
     if stopped:
         return Verdict(False, f"collection stopped: {', '.join(stopped)}")
-    paused = sorted(situation.flags & rules.pausing_flags)
+    paused = sorted(situation.flags & _PAUSING)  # collection waits for a person's decision (a reported death)
     if paused:
         return Verdict(False, f"collection paused: {', '.join(paused)}")
-    if situation.account_status in rules.paused_statuses:
+    if situation.account_status in NOT_COLLECTING:
         return Verdict(False, f"collection paused: account {situation.account_status}")
     if situation.channel in situation.opted_out_channels:
         return Verdict(False, f"opted out of {situation.channel}")

@@ -22,12 +22,14 @@ class MoneyError(ValueError):
 
 
 def check_currency(code: str) -> str:
+    """The code itself, if it is a three-letter ISO 4217 code; else MoneyError."""
     if not _CURRENCY_CODE.match(code or ""):
         raise MoneyError(f"currency {code!r} is not a three-letter ISO 4217 code")
     return code
 
 
 def exponent(currency: str) -> int:
+    """Decimal places of the currency's minor unit (2 unless ISO 4217 says otherwise)."""
     return _EXPONENTS.get(check_currency(currency), 2)
 
 
@@ -49,6 +51,7 @@ def parse_amount(text: str, currency: str) -> Decimal:
 
 
 def to_minor(amount: Decimal, currency: str) -> int:
+    """Whole minor units (cents) of an amount, as stored; MoneyError if it has finer fractions."""
     minor = amount.scaleb(exponent(currency))
     if minor != minor.to_integral_value():
         raise MoneyError(f"{amount} {currency} is not a whole number of minor units")
@@ -56,6 +59,7 @@ def to_minor(amount: Decimal, currency: str) -> int:
 
 
 def from_minor(minor: int, currency: str) -> Decimal:
+    """The amount of stored minor units, with the currency's number of decimal places."""
     places = exponent(currency)
     return Decimal(minor).scaleb(-places).quantize(Decimal(1).scaleb(-places))
 

@@ -8,6 +8,8 @@ import calendar
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from itertools import pairwise
+from typing import Any
 
 from bot.domain.money import exponent
 from bot.domain.policy import TIERS, Policy, TierLimits
@@ -54,7 +56,7 @@ class PromiseTerms:
 Terms = PlanTerms | SettlementTerms | PromiseTerms
 
 
-def terms_to_dict(terms: Terms) -> dict:
+def terms_to_dict(terms: Terms) -> dict[str, Any]:
     """Plain data (strings) for storing terms between turns and in the audit log."""
     if isinstance(terms, PlanTerms):
         return {"kind": "plan", "installments": [[i.due_on.isoformat(), str(i.amount)] for i in terms.installments],
@@ -64,7 +66,8 @@ def terms_to_dict(terms: Terms) -> dict:
     return {"kind": "promise", "amount": str(terms.amount), "pay_on": terms.pay_on.isoformat()}
 
 
-def terms_from_dict(data: dict) -> Terms:
+def terms_from_dict(data: dict[str, Any]) -> Terms:
+    """The terms `terms_to_dict` stored."""
     if data["kind"] == "plan":
         return PlanTerms(tuple(Installment(date.fromisoformat(d), Decimal(a)) for d, a in data["installments"]),
                          hardship=bool(data.get("hardship")))
@@ -86,10 +89,12 @@ def _unit(currency: str) -> Decimal:
 
 
 def round_down(amount: Decimal, currency: str) -> Decimal:
+    """Down to a whole minor unit of the currency."""
     return amount.quantize(_unit(currency), rounding=ROUND_FLOOR)
 
 
 def round_up(amount: Decimal, currency: str) -> Decimal:
+    """Up to a whole minor unit of the currency."""
     return amount.quantize(_unit(currency), rounding=ROUND_CEILING)
 
 
@@ -101,6 +106,7 @@ def add_months(start: date, months: int) -> date:
 
 
 def discount_pct(balance: Decimal, amount: Decimal) -> Decimal:
+    """How much below the balance `amount` is, in percent to two places (0 for a zero balance)."""
     return ((balance - amount) / balance * HUNDRED).quantize(Decimal("0.01")) if balance else Decimal(0)
 
 
@@ -173,6 +179,7 @@ class SettlementMove:
 
 
 def proposal(balance: Decimal, policy: Policy, tier: str, round_: int, currency: str) -> Decimal:
+    """What we propose in settlement at concession round `round_` (the last step once past the schedule)."""
     steps = concession_schedule(policy, tier)
     return round_up(balance * (HUNDRED - steps[min(round_, len(steps) - 1)]) / HUNDRED, currency)
 
@@ -214,7 +221,7 @@ def authority_problems(terms: Terms, balance: Decimal, policy: Policy, tier: str
             problems.append(f"the first payment is below {limits.min_down_payment_pct}% of the balance")
         if not today <= dates[0] <= today + timedelta(days=policy.plan_first_payment_within_days):
             problems.append(f"the first payment must fall within {policy.plan_first_payment_within_days} days")
-        if any(later <= earlier for earlier, later in zip(dates, dates[1:])):
+        if any(later <= earlier for earlier, later in pairwise(dates)):
             problems.append("instalment dates must increase")
         if any(a != round_down(a, currency) for a in amounts):
             problems.append(f"amounts must be whole units of {currency}")

@@ -51,7 +51,7 @@ def _country_of_zone() -> dict[str, str]:
 def _links() -> dict[str, str]:
     """Backward-compatible zone names -> the zone they stand for (`L TARGET LINK` lines of tzdata.zi)."""
     links: dict[str, str] = {}
-    with pytz.open_resource("tzdata.zi") as data:
+    with pytz.open_resource("tzdata.zi") as data:  # type: ignore[attr-defined]  # exported, missing from types-pytz
         for line in data.read().decode("utf-8").splitlines():
             parts = line.split()
             if len(parts) == 3 and parts[0] == "L":

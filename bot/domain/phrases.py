@@ -48,10 +48,12 @@ def amounts_in(text: str) -> list[Decimal]:
 
 
 def is_per_month(text: str) -> bool:
+    """Whether the text speaks of an amount per month ("150 a month", "monthly")."""
     return bool(_PER_MONTH.search(text or ""))
 
 
 def months_in(text: str) -> int | None:
+    """A duration the text gives, in months ("6 months", "two years"), or None."""
     match = _MONTHS_COUNT.search(text or "")
     if match:
         return int(match.group(1))

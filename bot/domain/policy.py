@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
+from itertools import pairwise
 from typing import Any
 
 TIERS = ("bot", "agent", "supervisor")  # lowest authority first
@@ -62,7 +63,8 @@ def _hardship(normal: TierLimits, raw: Any, where: str) -> TierLimits | None:
         raise PolicyError(f"{where} must be a mapping")
     unknown = set(raw) - {"max_plan_months", "min_installment", "min_down_payment_pct"}
     if unknown:
-        raise PolicyError(f"{where} may set max_plan_months, min_installment, min_down_payment_pct; not {sorted(unknown)}")
+        raise PolicyError(
+            f"{where} may set max_plan_months, min_installment, min_down_payment_pct; not {sorted(unknown)}")
     limits = replace(
         normal,
         max_plan_months=_whole(raw.get("max_plan_months", normal.max_plan_months), f"{where}.max_plan_months", 1, 600),
@@ -97,7 +99,9 @@ def parse_policy(raw: Any) -> Policy:
             if key not in limits:
                 raise PolicyError(f"{where}.{key} is missing")
         tiers[tier] = TierLimits(
-            max_discount_pct=_decimal(limits["max_discount_pct"], f"{where}.max_discount_pct", Decimal(0), Decimal(100)),
+            max_discount_pct=_decimal(
+                limits["max_discount_pct"], f"{where}.max_discount_pct", Decimal(0), Decimal(100)
+            ),
             max_plan_months=_whole(limits["max_plan_months"], f"{where}.max_plan_months", 1, 600),
             min_installment=_decimal(limits["min_installment"], f"{where}.min_installment", Decimal(0), Decimal(10**7)),
             min_down_payment_pct=_decimal(
@@ -105,7 +109,7 @@ def parse_policy(raw: Any) -> Policy:
             ),
         )
         tiers[tier] = replace(tiers[tier], hardship=_hardship(tiers[tier], limits.get("hardship"), f"{where}.hardship"))
-    for lower, higher in zip(TIERS, TIERS[1:]):
+    for lower, higher in pairwise(TIERS):
         low, high = tiers[lower], tiers[higher]
         if (
             high.max_discount_pct < low.max_discount_pct
@@ -123,7 +127,8 @@ def parse_policy(raw: Any) -> Policy:
         settlement_concessions_pct=steps,
         plan_first_payment_within_days=_whole(
             raw.get("plan_first_payment_within_days", 30), "policy.plan_first_payment_within_days", 1, 365),
-        settlement_pay_within_days=_whole(raw.get("settlement_pay_within_days"), "policy.settlement_pay_within_days", 1, 365),
+        settlement_pay_within_days=_whole(
+            raw.get("settlement_pay_within_days"), "policy.settlement_pay_within_days", 1, 365),
         promise_max_days=_whole(raw.get("promise_max_days"), "policy.promise_max_days", 1, 365),
         tiers=tiers,
     )

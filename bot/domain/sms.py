@@ -41,6 +41,7 @@ _ELLIPSIS = "..."
 
 
 def is_gsm7(text: str) -> bool:
+    """Whether the text fits the GSM 7-bit alphabet (160 characters a part) rather than UCS-2 (70)."""
     return all(ch in _GSM7 or ch in _GSM7_EXTENDED for ch in text)
 
 

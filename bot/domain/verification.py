@@ -119,9 +119,13 @@ def date_of_birth_matches(date_of_birth: date, text: str, today: date) -> bool:
     return answer.kind is AnswerKind.DATE and date_of_birth in answer.dates
 
 
+def _postcode_key(value: str | None) -> str:
+    return re.sub(r"[^A-Z0-9]", "", (value or "").upper())
+
+
 def postcode_matches(on_file: str | None, given: str | None) -> bool:
-    normalise = lambda value: re.sub(r"[^A-Z0-9]", "", (value or "").upper())  # noqa: E731
-    return bool(normalise(on_file)) and normalise(on_file) == normalise(given)
+    """Whether the postcode given is the one on file, ignoring case, spaces and punctuation (never if none on file)."""
+    return bool(_postcode_key(on_file)) and _postcode_key(on_file) == _postcode_key(given)
 
 
 # --- locks ---------------------------------------------------------------------------------------

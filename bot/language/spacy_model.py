@@ -11,6 +11,7 @@ import spacy
 
 
 def build(target: Path) -> None:
+    """Write a blank English spaCy pipeline to `target`."""
     nlp = spacy.blank("en")
     nlp.to_disk(target)
 

@@ -1,10 +1,11 @@
 """Finding accounts, telling a verified debtor what they owe, and the account's state as JSON."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -12,36 +13,50 @@ from sqlalchemy.orm import Session
 from bot.domain.accounts import FLAGS, Statement
 from bot.domain.money import from_minor
 from bot.services import audit, sms
-from bot.storage.db import unit_of_work
 from bot.storage.orm import Account, utcnow
+
+if TYPE_CHECKING:
+    from bot.services.unit_of_work import SqlUnitOfWork
 
 
 class UnknownAccount(LookupError):
+    """No account has the reference given."""
+
     def __init__(self, account_ref: str):
         super().__init__(f"no account with reference {account_ref!r}")
 
 
-def find(session: Session, account_ref: str) -> Account | None:
-    """References are matched without regard to case: people type them as they like."""
+def find(session: Session, account_ref: str | None) -> Account | None:
+    """The account with this reference, in a caller's transaction; None if there is none.
+
+    References are matched without regard to case: people type them as they like."""
     return session.scalars(
         select(Account).where(func.upper(Account.account_ref) == (account_ref or "").strip().upper())
     ).first()
 
 
 def get(session: Session, account_ref: str) -> Account:
+    """The account with this reference, in a caller's transaction; raises UnknownAccount."""
     account = find(session, account_ref)
     if account is None:
         raise UnknownAccount(account_ref)
     return account
 
 
-def local_today(account: Account) -> date:
-    """Today where the debtor lives: dates agreed with them are their dates."""
-    return datetime.now(ZoneInfo(account.debtor.timezone)).date()
+def local_today(account: Account, now: datetime | None = None) -> date:
+    """The date where the debtor lives at `now` (the use case's `uow.now()`): dates agreed with them are theirs.
+
+    Without `now`, the real time (for callers not yet handed a unit of work).
+    """
+    return (now or utcnow()).astimezone(ZoneInfo(account.debtor.timezone)).date()
 
 
 def statement_of(account: Account) -> Statement:
-    money = lambda minor: from_minor(minor, account.currency)  # noqa: E731
+    """What the account amounts to, from its row."""
+
+    def money(minor: int) -> Decimal:
+        return from_minor(minor, account.currency)
+
     return Statement(
         account_ref=account.account_ref,
         creditor_name=account.creditor.name,
@@ -56,14 +71,34 @@ def statement_of(account: Account) -> Statement:
     )
 
 
-def disclose_statement(account_ref: str, conversation_id: str | None) -> Statement:
+def disclose_statement(uow: SqlUnitOfWork, account_ref: str, conversation_id: str | None) -> Statement:
     """The statement for a debtor who has been verified; the disclosure goes in the audit log."""
-    with unit_of_work() as session:
-        account = get(session, account_ref)
-        statement = statement_of(account)
-        audit.record(session, "balance_disclosed", account=account, conversation_id=conversation_id,
-                     balance=str(statement.balance))
-        return statement
+    account = get(uow.session, account_ref)
+    statement = statement_of(account)
+    audit.record(uow.session, "balance_disclosed", account=account, conversation_id=conversation_id,
+                 at=uow.now(), balance=str(statement.balance))
+    return statement
+
+
+@dataclass(frozen=True)
+class Overview:
+    """An account as the command line shows it to a person."""
+
+    statement: Statement
+    debtor_name: str
+    status: str
+
+
+def overview(uow: SqlUnitOfWork, account_ref: str) -> Overview:
+    """The account's statement, debtor and status; raises UnknownAccount."""
+    account = get(uow.session, account_ref)
+    return Overview(statement_of(account), account.debtor.name, account.status)
+
+
+def account_view(uow: SqlUnitOfWork, account_ref: str) -> dict[str, Any]:
+    """The account JSON of SPEC section 5 (`view`), the verification lock shown at `uow.now()`; raises
+    UnknownAccount."""
+    return view(uow.session, get(uow.session, account_ref), uow.now())
 
 
 def _iso(value: Any) -> str | None:
@@ -71,13 +106,16 @@ def _iso(value: Any) -> str | None:
 
 
 def view(session: Session, account: Account, now: datetime | None = None) -> dict[str, Any]:
-    """The account JSON of SPEC section 5: the contract integrations and acceptance tests read.
+    """The account JSON of SPEC section 5, in a caller's transaction: the contract integrations and acceptance
+    tests read.
 
     `now` (default the real time) is the moment the verification lock is shown for.
     """
     from bot.services.identity import verification_status  # here: identity looks accounts up itself
 
-    money = lambda minor: str(from_minor(minor, account.currency))  # noqa: E731
+    def money(minor: int) -> str:
+        return str(from_minor(minor, account.currency))
+
     statement = statement_of(account)
     active_flags = {flag.flag for flag in account.flags if flag.cleared_at is None}
     phones = [c for c in account.debtor.contact_points if c.kind == "phone"]

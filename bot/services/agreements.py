@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -22,9 +21,9 @@ from bot.domain.negotiation import (
     discount_pct,
     terms_to_dict,
 )
-from bot.domain.policy import Policy, parse_policy
+from bot.domain.policy import parse_policy
 from bot.services import accounts, audit, cases
-from bot.storage.db import unit_of_work
+from bot.services.unit_of_work import SqlUnitOfWork
 from bot.storage.orm import Account, Installment, Plan, Promise, Settlement
 
 
@@ -43,25 +42,6 @@ class CollectionPaused(Exception):
     def __init__(self, account_ref: str, hold: cases.Hold):
         super().__init__(f"account {account_ref} is {hold.status}: no new agreement")
         self.hold = hold
-
-
-@dataclass(frozen=True)
-class Negotiable:
-    """What a negotiation about an account works from; today is the debtor's today, in their zone."""
-
-    account_ref: str
-    balance: Decimal
-    currency: str
-    policy: Policy
-    today: date
-    hold: cases.Hold | None = None  # set when collection is paused or stopped: nothing may be negotiated
-
-
-def negotiable(account_ref: str) -> Negotiable:
-    with unit_of_work() as session:
-        account = accounts.get(session, account_ref)
-        return Negotiable(account.account_ref, accounts.statement_of(account).balance, account.currency,
-                          parse_policy(account.creditor.policy), accounts.local_today(account), cases.hold_of(account))
 
 
 @dataclass(frozen=True)
@@ -84,7 +64,9 @@ def _request_key(conversation_id: str | None, account_ref: str, terms: Terms) ->
 
 
 def _row_for(terms: Terms, account: Account, balance: Decimal, common: dict[str, Any]) -> Plan | Settlement | Promise:
-    minor = lambda amount: to_minor(amount, account.currency)  # noqa: E731
+    def minor(amount: Decimal) -> int:
+        return to_minor(amount, account.currency)
+
     if isinstance(terms, PlanTerms):
         return Plan(status="active", total_minor=minor(terms.total), **common, installments=[
             Installment(sequence=n + 1, due_on=i.due_on, amount_minor=minor(i.amount))
@@ -96,19 +78,21 @@ def _row_for(terms: Terms, account: Account, balance: Decimal, common: dict[str,
     return Promise(status="pending", amount_minor=minor(terms.amount), pay_on=terms.pay_on, **common)
 
 
-_KIND = {  # terms -> (name, table, the account's status once agreed)
+Table = type[Plan] | type[Settlement] | type[Promise]
+_KIND: dict[type, tuple[str, Table, AccountStatus]] = {  # terms -> (name, table, the account's status once agreed)
     PlanTerms: ("plan", Plan, AccountStatus.PLAN_ACTIVE),
     SettlementTerms: ("settlement", Settlement, AccountStatus.SETTLEMENT_PENDING),
     PromiseTerms: ("promise", Promise, AccountStatus.PROMISE_PENDING),
 }
 
 
-def _supersede(session, account: Account, actor: Actor, conversation_id: str | None) -> None:
+def _supersede(uow: SqlUnitOfWork, account: Account, actor: Actor, conversation_id: str | None) -> None:
     """A new agreement replaces whatever was in force, explicitly and in the audit log."""
-    for row in [*account.plans, *account.settlements, *account.promises]:
+    rows: list[Plan | Settlement | Promise] = [*account.plans, *account.settlements, *account.promises]
+    for row in rows:
         if row.status in ("active", "pending"):
             row.status = "superseded" if isinstance(row, Plan) else "cancelled"
-            audit.record(session, "agreement_superseded", actor=actor.name, account=account,
+            audit.record(uow.session, "agreement_superseded", actor=actor.name, account=account, at=uow.now(),
                          conversation_id=conversation_id, kind=type(row).__name__.lower(), id=row.id)
 
 
@@ -117,24 +101,29 @@ def _locked_account(session: Session, account_ref: str) -> Account:
     holds the database's write lock instead), and read again after the lock: a confirmation racing another
     waits here, then sees the agreement the other one wrote."""
     account = accounts.get(session, account_ref)
-    return session.scalars(select(Account).where(Account.id == account.id).with_for_update()
-                           .execution_options(populate_existing=True)).one()
+    locked: Account = session.scalars(select(Account).where(Account.id == account.id).with_for_update()
+                                      .execution_options(populate_existing=True)).one()
+    return locked
 
 
-def record(account_ref: str, terms: Terms, actor: Actor, conversation_id: str | None, today: date | None = None,
-           ) -> Recorded:
+def record(uow: SqlUnitOfWork, account_ref: str, terms: Terms, actor: Actor, conversation_id: str | None) -> Recorded:
     """Authorise and write an agreement; raises NotAuthorised, CollectionPaused or UnknownAccount.
 
-    One transaction, the account locked before anything in force is read: two confirmations at once end
-    with one agreement in force, the later superseding the earlier. Any failure inside writes nothing.
+    One transaction, the account locked before anything in force is read (`uow` is a locking unit of work:
+    `SqlUnitOfWork(locking=True)`): two confirmations at once end with one agreement in force, the later
+    superseding the earlier. Any failure inside writes nothing. The debtor's today is the unit of work's clock
+    in their zone.
     """
     kind, table, status = _KIND[type(terms)]
     key = _request_key(conversation_id, account_ref, terms)
     try:
-        with unit_of_work(locking=True) as session:
+        with uow:
+            session = uow.session
             account = _locked_account(session, account_ref)
-            recorded = lambda row, duplicate: Recorded(kind, row.id, duplicate, account.account_ref,  # noqa: E731
-                                                      account.currency, terms)
+
+            def recorded(row: Plan | Settlement | Promise, duplicate: bool) -> Recorded:
+                return Recorded(kind, row.id, duplicate, account.account_ref, account.currency, terms)
+
             if key:
                 existing = session.scalars(select(table).where(table.request_key == key)).first()
                 if existing is not None:
@@ -144,25 +133,28 @@ def record(account_ref: str, terms: Terms, actor: Actor, conversation_id: str | 
                 raise CollectionPaused(account.account_ref, hold)
             policy = parse_policy(account.creditor.policy)
             balance = accounts.statement_of(account).balance
-            authorise(terms, balance, policy, actor.tier, today or accounts.local_today(account), account.currency)
-            _supersede(session, account, actor, conversation_id)
+            authorise(terms, balance, policy, actor.tier, accounts.local_today(account, uow.now()), account.currency)
+            _supersede(uow, account, actor, conversation_id)
             row = _row_for(terms, account, balance, {
                 "account_id": account.id, "authorized_tier": actor.tier, "authorized_actor": actor.name,
                 "policy_snapshot": {"tier": actor.tier, "policy": account.creditor.policy, "balance": str(balance),
                                     "hardship": isinstance(terms, PlanTerms) and terms.hardship},
-                "conversation_id": conversation_id, "request_key": key,
+                "conversation_id": conversation_id, "request_key": key, "created_at": uow.now(),
             })
             session.add(row)
             account.status = status.value
             session.flush()
-            audit.record(session, f"{kind}_agreed", actor=actor.name, account=account,
+            audit.record(session, f"{kind}_agreed", actor=actor.name, account=account, at=uow.now(),
                          conversation_id=conversation_id, tier=actor.tier, id=row.id, terms=terms_to_dict(terms))
             return recorded(row, False)
     except IntegrityError:
-        # The same request raced itself in: the first one won; report it rather than a second agreement.
-        with unit_of_work() as session:
-            existing = session.scalars(select(table).where(table.request_key == key)).first() if key else None
+        # The same request raced itself in: the first one won; report it rather than a second agreement. The
+        # racing transaction rolled back; this reads in a new one.
+        with uow:
+            existing = uow.session.scalars(select(table).where(table.request_key == key)).first() if key else None
             if existing is None:
                 raise
-            account = session.get(Account, existing.account_id)
-            return Recorded(kind, existing.id, True, account.account_ref, account.currency, terms)
+            winner = uow.session.get(Account, existing.account_id)
+            if winner is None:  # pragma: no cover - an agreement's account is never deleted under it
+                raise
+            return Recorded(kind, existing.id, True, winner.account_ref, winner.currency, terms)

@@ -13,14 +13,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import column, delete, func, inspect, select, table, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from bot.domain.verification import normalise_reference
 from bot.services import accounts, audit
-from bot.storage.db import unit_of_work
 from bot.storage.orm import (
     AccountFlag,
     AuditEvent,
@@ -33,8 +34,10 @@ from bot.storage.orm import (
     Promise,
     Settlement,
     VerificationAttempt,
-    utcnow,
 )
+
+if TYPE_CHECKING:
+    from bot.services.unit_of_work import SqlUnitOfWork
 
 ERASED = "[erased]"
 # Verification only reads dates of birth from 1900 on, so no answer can ever match an erased debtor's.
@@ -58,6 +61,11 @@ def scrubbed(details: dict[str, Any] | None) -> dict[str, Any]:
     return {key: value if key in IMPERSONAL_DETAILS else ERASED for key, value in (details or {}).items()}
 
 
+def _deleted(session: Session, statement: Any) -> int:
+    """How many rows a DELETE removed."""
+    return int(cast(CursorResult, session.execute(statement)).rowcount)
+
+
 def _rasa_events_exist(session: Session) -> bool:
     """Rasa creates its `events` table when it first starts: a database it never served has none."""
     return inspect(session.connection()).has_table("events")
@@ -65,6 +73,8 @@ def _rasa_events_exist(session: Session) -> bool:
 
 @dataclass(frozen=True)
 class Erasure:
+    """What an erasure removed, by count: what the operator and the audit log are told."""
+
     account_refs: list[str]
     conversations: int
     conversation_events_deleted: int
@@ -72,6 +82,7 @@ class Erasure:
     audit_entries_scrubbed: int
 
     def counts(self) -> dict[str, int]:
+        """The counts, by name."""
         return {"conversations": self.conversations, "conversation_events_deleted": self.conversation_events_deleted,
                 "contact_points_deleted": self.contact_points_deleted,
                 "audit_entries_scrubbed": self.audit_entries_scrubbed}
@@ -101,97 +112,101 @@ def _scrub_rows(rows: Iterable[Any]) -> int:
     return changed
 
 
-def erase(account_ref: str, actor: str, now: datetime | None = None) -> Erasure:
+def erase(uow: SqlUnitOfWork, account_ref: str, actor: str) -> Erasure:
     """Remove the personal data of the debtor behind `account_ref`, on all their accounts, in one transaction."""
-    now = now or utcnow()
-    with unit_of_work() as session:
-        account = accounts.find(session, account_ref)
-        if account is None:
-            raise accounts.UnknownAccount(account_ref)
-        debtor = account.debtor
-        owned = list(debtor.accounts)
-        account_ids = [a.id for a in owned]
-        phones = [point.value for point in debtor.contact_points if point.kind == "phone"]
-        conversations = _conversations_of(session, account_ids, phones)
+    now, session = uow.now(), uow.session
+    account = accounts.find(session, account_ref)
+    if account is None:
+        raise accounts.UnknownAccount(account_ref)
+    debtor = account.debtor
+    owned = list(debtor.accounts)
+    account_ids = [a.id for a in owned]
+    phones = [point.value for point in debtor.contact_points if point.kind == "phone"]
+    conversations = _conversations_of(session, account_ids, phones)
 
-        # Consent is kept by number (SmsConsent), apart from any record: an opt-out outlives the erasure.
-        contact_points = len(debtor.contact_points)
-        for point in list(debtor.contact_points):
-            session.delete(point)
-        session.flush()
-        # A number's conversation mapping goes with it, unless the number still reaches someone else.
-        still_on_file = set(session.scalars(select(ContactPoint.value).where(ContactPoint.value.in_(phones)))) if phones else set()
-        gone = [phone for phone in phones if phone not in still_on_file]
-        if gone:
-            session.execute(delete(PhoneConversation).where(PhoneConversation.phone.in_(gone)))
+    # Consent is kept by number (SmsConsent), apart from any record: an opt-out outlives the erasure.
+    contact_points = len(debtor.contact_points)
+    for point in list(debtor.contact_points):
+        session.delete(point)
+    session.flush()
+    # A number's conversation mapping goes with it, unless the number still reaches someone else.
+    still_on_file = (set(session.scalars(select(ContactPoint.value).where(ContactPoint.value.in_(phones))))
+                     if phones else set())
+    gone = [phone for phone in phones if phone not in still_on_file]
+    if gone:
+        session.execute(delete(PhoneConversation).where(PhoneConversation.phone.in_(gone)))
 
-        debtor.name = f"{ERASED} debtor {debtor.id}"  # unique: the identity constraint holds for many erasures
-        debtor.date_of_birth = ERASED_DATE_OF_BIRTH
-        debtor.postcode = ""
+    debtor.name = f"{ERASED} debtor {debtor.id}"  # unique: the identity constraint holds for many erasures
+    debtor.date_of_birth = ERASED_DATE_OF_BIRTH
+    debtor.postcode = ""
 
-        for dispute in session.scalars(select(Dispute).where(Dispute.account_id.in_(account_ids))):
-            dispute.details = ERASED if dispute.details else ""
-            if dispute.resolution_note:
-                dispute.resolution_note = ERASED
-        _scrub_rows(session.scalars(select(AccountFlag).where(AccountFlag.account_id.in_(account_ids))))
-        handoff_link = Handoff.account_id.in_(account_ids)
-        audit_link = AuditEvent.account_id.in_(account_ids)
-        if conversations:
-            handoff_link = handoff_link | Handoff.conversation_id.in_(conversations)
-            audit_link = audit_link | AuditEvent.conversation_id.in_(conversations)
-        _scrub_rows(session.scalars(select(Handoff).where(handoff_link)))
-        audit_entries = _scrub_rows(session.scalars(select(AuditEvent).where(audit_link)))
+    for dispute in session.scalars(select(Dispute).where(Dispute.account_id.in_(account_ids))):
+        dispute.details = ERASED if dispute.details else ""
+        if dispute.resolution_note:
+            dispute.resolution_note = ERASED
+    _scrub_rows(session.scalars(select(AccountFlag).where(AccountFlag.account_id.in_(account_ids))))
+    handoff_link = Handoff.account_id.in_(account_ids)
+    audit_link = AuditEvent.account_id.in_(account_ids)
+    if conversations:
+        handoff_link = handoff_link | Handoff.conversation_id.in_(conversations)
+        audit_link = audit_link | AuditEvent.conversation_id.in_(conversations)
+    _scrub_rows(session.scalars(select(Handoff).where(handoff_link)))
+    audit_entries = _scrub_rows(session.scalars(select(AuditEvent).where(audit_link)))
 
-        # The verification attempts stay (they are the 24-hour lock), but not who made them (an IP or a phone).
-        session.execute(update(VerificationAttempt).where(VerificationAttempt.reference.in_(
-            [normalise_reference(a.account_ref) for a in owned])).values(client=None))
+    # The verification attempts stay (they are the 24-hour lock), but not who made them (an IP or a phone).
+    session.execute(update(VerificationAttempt).where(VerificationAttempt.reference.in_(
+        [normalise_reference(a.account_ref) for a in owned])).values(client=None))
 
-        events_deleted = 0
-        if conversations:
-            session.execute(delete(OfferedChoices).where(OfferedChoices.conversation_id.in_(conversations)))
-            if _rasa_events_exist(session):
-                events_deleted = session.execute(
-                    delete(_RASA_EVENTS).where(_RASA_EVENTS.c.sender_id.in_(conversations))).rowcount
+    events_deleted = 0
+    if conversations:
+        session.execute(delete(OfferedChoices).where(OfferedChoices.conversation_id.in_(conversations)))
+        if _rasa_events_exist(session):
+            events_deleted = _deleted(session, delete(_RASA_EVENTS).where(
+                _RASA_EVENTS.c.sender_id.in_(conversations)))
 
-        erasure = Erasure(sorted(a.account_ref for a in owned), len(conversations), events_deleted, contact_points,
-                          audit_entries)
-        for owned_account in owned:
-            audit.record(session, "personal_data_erased", actor=actor, account=owned_account, at=now,
-                         account_refs=erasure.account_refs, counts=erasure.counts())
-        return erasure
+    erasure = Erasure(sorted(a.account_ref for a in owned), len(conversations), events_deleted, contact_points,
+                      audit_entries)
+    for owned_account in owned:
+        audit.record(session, "personal_data_erased", actor=actor, account=owned_account, at=now,
+                     account_refs=erasure.account_refs, counts=erasure.counts())
+    return erasure
 
 
 @dataclass(frozen=True)
 class Purge:
+    """What a purge removed (or would remove), by count."""
+
     before: datetime
     conversation_events: int
     verification_attempts: int
     offered_choices: int
 
 
-def purge(days: int, actor: str, now: datetime | None = None, dry_run: bool = False) -> Purge:
-    """Delete conversation texts (Rasa's events), verification attempts and offered choices older than `days`."""
+def purge(uow: SqlUnitOfWork, days: int, actor: str, dry_run: bool = False) -> Purge:
+    """Delete conversation texts (Rasa's events), verification attempts and offered choices older than `days`
+    before `uow.now()`."""
     if days < 1:
         raise ValueError("the retention must be at least 1 day")
-    now = now or utcnow()
+    now, session = uow.now(), uow.session
     before = now - timedelta(days=days)
-    with unit_of_work() as session:
-        old_events = _RASA_EVENTS.c.timestamp < before.timestamp()
-        old_attempts = VerificationAttempt.attempted_at < before
-        old_choices = OfferedChoices.offered_at < before
-        has_events = _rasa_events_exist(session)
-        if dry_run:
-            count = lambda source, condition: session.scalar(select(func.count()).select_from(source).where(condition))  # noqa: E731
-            return Purge(before, count(_RASA_EVENTS, old_events) if has_events else 0,
-                         count(VerificationAttempt, old_attempts), count(OfferedChoices, old_choices))
-        result = Purge(
-            before,
-            session.execute(delete(_RASA_EVENTS).where(old_events)).rowcount if has_events else 0,
-            session.execute(delete(VerificationAttempt).where(old_attempts)).rowcount,
-            session.execute(delete(OfferedChoices).where(old_choices)).rowcount,
-        )
-        audit.record(session, "conversations_purged", actor=actor, at=now, days=days, before=before.isoformat(),
-                     counts={"conversation_events": result.conversation_events,
-                             "verification_attempts": result.verification_attempts,
-                             "offered_choices": result.offered_choices})
-        return result
+    old_events = _RASA_EVENTS.c.timestamp < before.timestamp()
+    old_attempts = VerificationAttempt.attempted_at < before
+    old_choices = OfferedChoices.offered_at < before
+    has_events = _rasa_events_exist(session)
+    if dry_run:
+        def count(source: Any, condition: ColumnElement[Any]) -> int:
+            return int(session.scalar(select(func.count()).select_from(source).where(condition)) or 0)
+
+        return Purge(before, count(_RASA_EVENTS, old_events) if has_events else 0,
+                     count(VerificationAttempt, old_attempts), count(OfferedChoices, old_choices))
+    result = Purge(
+        before,
+        _deleted(session, delete(_RASA_EVENTS).where(old_events)) if has_events else 0,
+        _deleted(session, delete(VerificationAttempt).where(old_attempts)),
+        _deleted(session, delete(OfferedChoices).where(old_choices)),
+    )
+    audit.record(session, "conversations_purged", actor=actor, at=now, days=days, before=before.isoformat(),
+                 counts={"conversation_events": result.conversation_events,
+                         "verification_attempts": result.verification_attempts,
+                         "offered_choices": result.offered_choices})
+    return result

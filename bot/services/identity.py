@@ -10,6 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session, joinedload
@@ -18,13 +19,18 @@ from bot.domain import verification as policy
 from bot.domain.accounts import COLLECTING
 from bot.domain.verification import Answer, AnswerKind, Attempt, normalise_reference, postcode_matches, read_answer
 from bot.services import accounts, audit, sms
-from bot.storage.db import as_utc, unit_of_work
+from bot.storage.db import as_utc
 from bot.storage.orm import Account, VerificationAttempt
+
+if TYPE_CHECKING:
+    from bot.services.unit_of_work import SqlUnitOfWork
 
 _NOBODY = date.min  # compared against when a reference is not on file, so both paths do the same work
 
 
 class Outcome(Enum):
+    """What came of an answer to the verification question."""
+
     VERIFIED = "verified"
     FAILED = "failed"  # an attempt that did not match: counted
     REFUSED = "refused"  # the reference, the number or the client is locked: not checked, not counted
@@ -33,12 +39,14 @@ class Outcome(Enum):
 
 @dataclass(frozen=True)
 class Verification:
+    """The outcome of one answer, and what a person may be told of it."""
+
     outcome: Outcome
     account_ref: str | None = None  # the account verified on
     locked_until: datetime | None = None  # set when refused, or when this failure locked
 
 
-def likely_reference(text: str, *, whole_message_may_be_ref: bool = False) -> str | None:
+def likely_reference(uow: SqlUnitOfWork, text: str, *, whole_message_may_be_ref: bool = False) -> str | None:
     """The reference a message most likely gives: one on file if any token names one.
 
     A reference always carries a digit, so small talk is never taken for one (`whole_message_may_be_ref`
@@ -47,49 +55,54 @@ def likely_reference(text: str, *, whole_message_may_be_ref: bool = False) -> st
     candidates = policy.reference_candidates(text)
     if not candidates:
         return None
-    with unit_of_work() as session:
-        for candidate in candidates:
-            account = accounts.find(session, candidate)
-            if account is not None:
-                return account.account_ref
+    for candidate in candidates:
+        account = accounts.find(uow.session, candidate)
+        if account is not None:
+            return account.account_ref
     return candidates[0]
 
 
-def verify(account_ref: str, answer: str, *, now: datetime, conversation_id: str | None = None,
+def _until(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def verify(uow: SqlUnitOfWork, account_ref: str, answer: str, *, conversation_id: str | None = None,
            client: str | None = None, channel: str | None = None) -> Verification:
-    """Check a date of birth against a reference, unless the reference or the client is locked."""
+    """Check a date of birth against a reference at `uow.now()`, unless the reference or the client is locked.
+
+    Runs in a locking unit of work (`SqlUnitOfWork(locking=True)`): attempts on one reference take turns.
+    """
+    now = uow.now()
     reading = read_answer(answer, now.date())
     if reading.kind is not AnswerKind.DATE:
         return Verification(Outcome.NOT_AN_ANSWER)
     key = normalise_reference(account_ref)
-    with unit_of_work(locking=True) as session:
-        _serialise(session, [key])
-        account = session.scalars(select(Account).options(joinedload(Account.debtor))
-                                  .where(func.upper(Account.account_ref) == key)).first()
-        attempts = _recent_attempts(session, [key], client, now)
-        lock = policy.lock_on(attempts, references=[key], client=client, now=now)
-        context = dict(conversation_id=conversation_id, at=now, method="reference+date_of_birth",
-                       reference_given=key, client=client, channel=channel)
-        if lock.locked:
-            audit.record(session, "verification_refused", account=account, locked_until=lock.until.isoformat(),
-                         **context)
-            return Verification(Outcome.REFUSED, locked_until=lock.until)
-        date_of_birth = account.debtor.date_of_birth if account is not None else _NOBODY
-        verified = date_of_birth in reading.dates and account is not None
-        attempt = _record(session, [key], client, channel, conversation_id, verified, now)
-        audit.record(session, "identity_verified" if verified else "verification_failed", account=account,
+    session = uow.session
+    _serialise(session, [key])
+    account = session.scalars(select(Account).options(joinedload(Account.debtor))
+                              .where(func.upper(Account.account_ref) == key)).first()
+    attempts = _recent_attempts(session, [key], client, now)
+    lock = policy.lock_on(attempts, references=[key], client=client, now=now)
+    context: dict[str, Any] = dict(conversation_id=conversation_id, at=now, method="reference+date_of_birth",
+                                   reference_given=key, client=client, channel=channel)
+    if lock.locked:
+        audit.record(session, "verification_refused", account=account, locked_until=_until(lock.until), **context)
+        return Verification(Outcome.REFUSED, locked_until=lock.until)
+    date_of_birth = account.debtor.date_of_birth if account is not None else _NOBODY
+    verified = date_of_birth in reading.dates and account is not None
+    attempt = _record(session, [key], client, channel, conversation_id, verified, now)
+    audit.record(session, "identity_verified" if verified else "verification_failed", account=account, **context)
+    if verified and account is not None:
+        return Verification(Outcome.VERIFIED, account_ref=account.account_ref)
+    after = policy.lock_on([*attempts, *attempt], references=[key], client=client, now=now)
+    if after.locked:
+        audit.record(session, "verification_locked", account=account, locked_until=_until(after.until),
+                     reference_failures=after.reference_failures, client_failures=after.client_failures,
                      **context)
-        if verified:
-            return Verification(Outcome.VERIFIED, account_ref=account.account_ref)
-        after = policy.lock_on([*attempts, *attempt], references=[key], client=client, now=now)
-        if after.locked:
-            audit.record(session, "verification_locked", account=account, locked_until=after.until.isoformat(),
-                         reference_failures=after.reference_failures, client_failures=after.client_failures,
-                         **context)
-        return Verification(Outcome.FAILED, locked_until=after.until)
+    return Verification(Outcome.FAILED, locked_until=after.until)
 
 
-def verify_by_phone(phone: str, answer: str, *, now: datetime, conversation_id: str | None = None,
+def verify_by_phone(uow: SqlUnitOfWork, phone: str | None, answer: str, *, conversation_id: str | None = None,
                     client: str | None = None, channel: str | None = "sms") -> Verification:
     """The account a texter is verified on (SPEC 2.1): the number is on file and the answer is the date of birth
     of exactly one debtor reachable at it; or their postcode, when only one debtor has the number, since a
@@ -98,38 +111,43 @@ def verify_by_phone(phone: str, answer: str, *, now: datetime, conversation_id: 
     The answer is tested against every account on the number, so a failure counts against each of their
     references, and a lock on any of them (or on the number) refuses the attempt: otherwise a refusal for one
     and "no match" for another would tell which date was right.
+
+    Runs in a locking unit of work (`SqlUnitOfWork(locking=True)`), at `uow.now()`.
     """
+    now = uow.now()
     reading = read_answer(answer, now.date(), postcode_allowed=True)
     if not reading.is_attempt:
         return Verification(Outcome.NOT_AN_ANSWER)
     client = client or (f"phone:{phone}" if phone else None)
-    with unit_of_work(locking=True) as session:
-        reachable = sms.accounts_on(session, phone) if phone else []
-        keys = sorted({normalise_reference(account.account_ref) for account in reachable})
-        _serialise(session, keys)
-        attempts = _recent_attempts(session, keys, client, now)
-        lock = policy.lock_on(attempts, references=keys, client=client, now=now)
-        method = "phone+date_of_birth" if reading.kind is AnswerKind.DATE else "phone+postcode"
-        context = dict(conversation_id=conversation_id, at=now, method=method, client=client, channel=channel)
-        if lock.locked:
-            for account in reachable or [None]:
-                audit.record(session, "verification_refused", account=account,
-                             locked_until=lock.until.isoformat(), **context)
-            return Verification(Outcome.REFUSED, locked_until=lock.until)
-        account = _account_answered(reachable, reading)
-        attempt = _record(session, keys or [None], client, channel, conversation_id, account is not None, now)
-        if account is not None:
-            audit.record(session, "identity_verified", account=account, **context)
-            return Verification(Outcome.VERIFIED, account_ref=account.account_ref)
-        for each in reachable or [None]:
-            audit.record(session, "verification_failed", account=each, **context)
-        after = policy.lock_on([*attempts, *attempt], references=keys, client=client, now=now)
-        if after.locked:
-            for each in reachable or [None]:
-                audit.record(session, "verification_locked", account=each, locked_until=after.until.isoformat(),
-                             reference_failures=after.reference_failures, client_failures=after.client_failures,
-                             **context)
-        return Verification(Outcome.FAILED, locked_until=after.until)
+    session = uow.session
+    reachable = sms.accounts_on(session, phone) if phone else []
+    audited: list[Account | None] = [*reachable] or [None]  # an unknown number's attempt is audited too
+    keys = sorted({normalise_reference(account.account_ref) for account in reachable})
+    _serialise(session, keys)
+    attempts = _recent_attempts(session, keys, client, now)
+    lock = policy.lock_on(attempts, references=keys, client=client, now=now)
+    method = "phone+date_of_birth" if reading.kind is AnswerKind.DATE else "phone+postcode"
+    context: dict[str, Any] = dict(conversation_id=conversation_id, at=now, method=method, client=client,
+                                   channel=channel)
+    if lock.locked:
+        for each in audited:
+            audit.record(session, "verification_refused", account=each, locked_until=_until(lock.until), **context)
+        return Verification(Outcome.REFUSED, locked_until=lock.until)
+    account = _account_answered(reachable, reading)
+    tested: list[str | None] = [*keys] or [None]
+    attempt = _record(session, tested, client, channel, conversation_id, account is not None, now)
+    if account is not None:
+        audit.record(session, "identity_verified", account=account, **context)
+        return Verification(Outcome.VERIFIED, account_ref=account.account_ref)
+    for each in audited:
+        audit.record(session, "verification_failed", account=each, **context)
+    after = policy.lock_on([*attempts, *attempt], references=keys, client=client, now=now)
+    if after.locked:
+        for each in audited:
+            audit.record(session, "verification_locked", account=each, locked_until=_until(after.until),
+                         reference_failures=after.reference_failures, client_failures=after.client_failures,
+                         **context)
+    return Verification(Outcome.FAILED, locked_until=after.until)
 
 
 def _account_answered(reachable: list[Account], reading: Answer) -> Account | None:
@@ -149,12 +167,11 @@ def _account_answered(reachable: list[Account], reading: Answer) -> Account | No
     return theirs[0]
 
 
-def phone_identifies(phone: str | None) -> bool:
+def phone_identifies(uow: SqlUnitOfWork, phone: str | None) -> bool:
     """Whether a texter's number is on file, so that a date of birth or postcode can verify them."""
     if not phone:
         return False
-    with unit_of_work() as session:
-        return bool(sms.accounts_on(session, phone))
+    return bool(sms.accounts_on(uow.session, phone))
 
 
 def verification_status(session: Session, account_ref: str, now: datetime) -> dict[str, object]:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
@@ -26,8 +27,11 @@ from bot.domain.compliance import Verdict
 from bot.services import accounts, audit
 from bot.services.contact import outbound_verdict
 from bot.sms.gateway import SmsGateway, SmsSendError
-from bot.storage.db import RunLocked, as_utc, run_lock, unit_of_work
+from bot.storage.db import RunLocked, as_utc, run_lock
 from bot.storage.orm import Account, AuditEvent
+
+if TYPE_CHECKING:
+    from bot.services.unit_of_work import SqlUnitOfWork
 
 REMINDER_SENT = "reminder_sent"
 RUN_LOCK = "remind"  # one sending run at a time, across processes and machines sharing the database
@@ -50,11 +54,13 @@ def chat_link(account_ref: str, base: str | None = None) -> str:
 
 
 def first_name(full_name: str) -> str:
+    """What a text greets the debtor by."""
     words = full_name.split()
     return words[0] if words else ""
 
 
 def reminder_text(name: str, account_ref: str, opt_out_notice: bool, webchat: str | None = None) -> str:
+    """The reminder's words: who we are and how to reach us, nothing about a debt."""
     greeting = f"Hi {name}, this is" if name else "Hello, this is"
     text = (f"{greeting} {agency_name()}. Please get in touch with us: chat at {chat_link(account_ref, webchat)}"
             f" or call {agency_phone()}.")
@@ -85,12 +91,16 @@ class Reminder:
 
 @dataclass(frozen=True)
 class Skip:
+    """An account the run texts nothing about, and why."""
+
     account_ref: str
     reason: str
 
 
 @dataclass(frozen=True)
 class ReminderPlan:
+    """What a run would send at `now`, and why every other account is skipped."""
+
     now: datetime
     interval: timedelta
     reminders: tuple[Reminder, ...]
@@ -99,6 +109,7 @@ class ReminderPlan:
 
     @property
     def accounts_covered(self) -> int:
+        """How many accounts the planned texts cover."""
         return sum(len(r.account_refs) for r in self.reminders)
 
 
@@ -164,9 +175,10 @@ def _choose_phone(session: Session, account: Account, now: datetime) -> tuple[st
     return None, Verdict(False, "; ".join(f"{phone}: {reason}" for phone, reason in refusals.items()))
 
 
-def plan_reminders(session: Session, now: datetime, interval: timedelta = DEFAULT_INTERVAL,
+def plan_reminders(uow: SqlUnitOfWork, interval: timedelta = DEFAULT_INTERVAL,
                    webchat: str | None = None) -> ReminderPlan:
-    """Who gets a reminder at `now` (UTC-aware), with which text; and why each other account does not."""
+    """Who gets a reminder at `uow.now()` (UTC-aware), with which text; and why each other account does not."""
+    now, session = uow.now(), uow.session
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware (UTC)")
     last = _last_reminders(session)
@@ -215,6 +227,8 @@ class RemindRunLocked(RuntimeError):
 
 @dataclass(frozen=True)
 class Outcome:
+    """What came of one planned text."""
+
     reminder: Reminder
     account_refs: tuple[str, ...]  # the accounts the sent message covered (fewer if some changed since planning)
     sid: str | None = None
@@ -223,37 +237,41 @@ class Outcome:
 
     @property
     def sent(self) -> bool:
+        """Whether the text went out."""
         return self.sid is not None
 
 
-def _still_allowed(reminder: Reminder, now: datetime, interval: timedelta) -> tuple[tuple[str, ...], str]:
-    """The planned accounts that may still be texted on this phone now; and why the others may not."""
+def _still_allowed(uow: SqlUnitOfWork, reminder: Reminder, interval: timedelta) -> tuple[tuple[str, ...], str]:
+    """The planned accounts that may still be texted on this phone at `uow.now()`; and why the others may not."""
     allowed: list[str] = []
     reasons: list[str] = []
-    with unit_of_work() as session:
-        covered = [accounts.get(session, ref) for ref in reminder.account_refs]
-        last = _last_reminders(session, [account.id for account in covered])
-        for ref, account in zip(reminder.account_refs, covered):
-            refusal = _account_refusal(account, now, interval, last.get(account.id))
-            if refusal is None:
-                verdict = _phone_verdict(session, account, reminder.to, now)
-                refusal = None if verdict.allowed else verdict.reason
-            if refusal is None:
-                allowed.append(ref)
-            else:
-                reasons.append(f"{ref}: {refusal}")
+    now, session = uow.now(), uow.session
+    covered = [accounts.get(session, ref) for ref in reminder.account_refs]
+    last = _last_reminders(session, [account.id for account in covered])
+    for ref, account in zip(reminder.account_refs, covered, strict=True):
+        refusal = _account_refusal(account, now, interval, last.get(account.id))
+        if refusal is None:
+            verdict = _phone_verdict(session, account, reminder.to, now)
+            refusal = None if verdict.allowed else verdict.reason
+        if refusal is None:
+            allowed.append(ref)
+        else:
+            reasons.append(f"{ref}: {refusal}")
     return tuple(allowed), "; ".join(reasons)
 
 
-def _record(reminder: Reminder, refs: tuple[str, ...], text: str, sid: str, now: datetime) -> None:
-    with unit_of_work() as session:
-        for ref in refs:
-            audit.record(session, REMINDER_SENT, actor=ACTOR, account=accounts.get(session, ref), to=reminder.to,
-                         message_sid=sid, sent_at=now.isoformat(), account_refs=list(refs), text=text)
+def _record(uow: SqlUnitOfWork, reminder: Reminder, refs: tuple[str, ...], text: str, sid: str,
+            now: datetime) -> None:
+    for ref in refs:
+        audit.record(uow.session, REMINDER_SENT, actor=ACTOR, account=accounts.get(uow.session, ref), at=uow.now(),
+                     to=reminder.to, message_sid=sid, sent_at=now.isoformat(), account_refs=list(refs), text=text)
 
 
-def _send_one(reminder: Reminder, plan: ReminderPlan, gateway: SmsGateway, now: datetime) -> Outcome:
-    refs, refusals = _still_allowed(reminder, now, plan.interval)
+def _send_one(reminder: Reminder, plan: ReminderPlan, gateway: SmsGateway,
+              units: Callable[[], SqlUnitOfWork]) -> Outcome:
+    with units() as uow:
+        now = uow.now()
+        refs, refusals = _still_allowed(uow, reminder, plan.interval)
     if not refs:
         return Outcome(reminder, (), withheld=refusals)
     text = reminder.text if refs == reminder.account_refs else reminder_text(
@@ -263,23 +281,31 @@ def _send_one(reminder: Reminder, plan: ReminderPlan, gateway: SmsGateway, now: 
     except SmsSendError as error:
         return Outcome(reminder, refs, error=error.detail)
     try:
-        _record(reminder, refs, text, sid, now)
+        with units() as uow:
+            _record(uow, reminder, refs, text, sid, now)
     except Exception as error:
         raise ReminderNotRecorded(f"sent {sid} to {reminder.to} for {', '.join(refs)} but could not record it:"
                                   f" {error}") from error
     return Outcome(reminder, refs, sid=sid)
 
 
-def send_reminders(plan: ReminderPlan, gateway: SmsGateway, clock: Callable[[], datetime] | None = None,
+def send_reminders(plan: ReminderPlan, gateway: SmsGateway, units: Callable[[], SqlUnitOfWork] | None = None,
                    progress: Callable[[int, int, Outcome], None] | None = None) -> list[Outcome]:
     """Send the plan's messages one by one; each sent message is recorded in its own transaction.
 
     The run holds the `remind` run lock throughout (renewed before each text), so two runs at once cannot
     text one person twice: the second raises RemindRunLocked having sent nothing. Each text's last check
     (`_still_allowed`) runs under the lock and sees what an earlier run recorded.
-    `clock` gives the time of the check made just before each send (default: the plan's `now`).
+    `units` opens the unit of work of each check and each record; its clock is the time of the check made
+    just before each send (default: the database at the plan's `now`).
     A failed send is reported and the run goes on; nothing is recorded for it.
     """
+    if units is None:
+        from bot.services.unit_of_work import SqlUnitOfWork  # here: the unit of work reads through this package
+
+        def units() -> SqlUnitOfWork:
+            return SqlUnitOfWork(clock=lambda: plan.now)
+
     outcomes: list[Outcome] = []
     texted: set[str] = set()
     try:
@@ -289,7 +315,7 @@ def send_reminders(plan: ReminderPlan, gateway: SmsGateway, clock: Callable[[], 
                 if reminder.to in texted:  # plans never repeat a number; this holds even for a hand-made one
                     outcome = Outcome(reminder, (), withheld=f"{reminder.to} was already texted in this run")
                 else:
-                    outcome = _send_one(reminder, plan, gateway, clock() if clock else plan.now)
+                    outcome = _send_one(reminder, plan, gateway, units)
                 if outcome.sent:
                     texted.add(reminder.to)
                 outcomes.append(outcome)

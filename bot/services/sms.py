@@ -12,21 +12,24 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.phones import to_e164
 from bot.services import audit
-from bot.storage.db import unit_of_work
+from bot.services.choices import upsert
 from bot.storage.orm import Account, ContactPoint, PhoneConversation, SmsConsent
+
+if TYPE_CHECKING:
+    from bot.services.unit_of_work import SqlUnitOfWork
 
 
 class NotAPhoneNumber(ValueError):
     """What was given as a phone number is not one: nothing is stored for it or sent to it."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__("not a phone number")  # the number itself is personal data: kept out of logs
 
 
@@ -43,28 +46,22 @@ def _required(phone: str | None) -> str:
     return number
 
 
-def conversation_for(phone: str) -> str:
+def conversation_for(uow: SqlUnitOfWork, phone: str) -> str:
     """The conversation id of a number, issued on its first text; NotAPhoneNumber for anything else."""
     number = _required(phone)
-    with unit_of_work() as session:
-        existing = session.scalars(
-            select(PhoneConversation.conversation_id).where(PhoneConversation.phone == number)).first()
-        if existing:
-            return existing
-    try:
-        with unit_of_work() as session:
-            issued = PhoneConversation(phone=number, conversation_id=uuid.uuid4().hex)
-            session.add(issued)
-        return issued.conversation_id
-    except IntegrityError:  # two first texts at once: the other one issued it
-        return conversation_for(number)
+    query = select(PhoneConversation.conversation_id).where(PhoneConversation.phone == number)
+    existing = uow.session.scalars(query).first()
+    if existing:
+        return str(existing)
+    # Two first texts at once: the one that comes second issues nothing and reads the other's.
+    upsert(uow.session, PhoneConversation, {"phone": number, "conversation_id": uuid.uuid4().hex})
+    return str(uow.session.scalars(query).one())
 
 
-def phone_of(conversation_id: str) -> str | None:
+def phone_of(uow: SqlUnitOfWork, conversation_id: str) -> str | None:
     """The number (E.164) of an SMS conversation; None for any other conversation."""
-    with unit_of_work() as session:
-        return e164(session.scalars(
-            select(PhoneConversation.phone).where(PhoneConversation.conversation_id == conversation_id)).first())
+    return e164(uow.session.scalars(
+        select(PhoneConversation.phone).where(PhoneConversation.conversation_id == conversation_id)).first())
 
 
 def _points(session: Session, number: str) -> list[ContactPoint]:
@@ -97,36 +94,27 @@ def number_opted_out(session: Session, phone: str) -> bool:
     if number is None:
         return True
     consent = session.get(SmsConsent, number)
-    return consent is not None and consent.opted_out
+    return consent is not None and bool(consent.opted_out)
 
 
-def is_opted_out(phone: str) -> bool:
-    with unit_of_work() as session:
-        return number_opted_out(session, phone)
+def is_opted_out(uow: SqlUnitOfWork, phone: str) -> bool:
+    """`number_opted_out`, as a use case of its own."""
+    return number_opted_out(uow.session, phone)
 
 
-def set_opt_out(phone: str, opted_out: bool, conversation_id: str | None) -> int:
+def set_opt_out(uow: SqlUnitOfWork, phone: str, opted_out: bool, conversation_id: str | None) -> int:
     """Opt the number out of texts (or back in), whether or not it is on file yet; returns how many accounts
     it covers now. A number first imported or added later is already covered. NotAPhoneNumber if not one."""
     number = _required(phone)
-    try:
-        return _set_opt_out(number, opted_out, conversation_id)
-    except IntegrityError:  # the number's first STOP and START at once: the other one created its row
-        return _set_opt_out(number, opted_out, conversation_id)
-
-
-def _set_opt_out(number: str, opted_out: bool, conversation_id: str | None) -> int:
-    with unit_of_work() as session:
-        consent = session.get(SmsConsent, number)
-        if consent is None:
-            session.add(SmsConsent(phone=number, opted_out=opted_out))
-        else:
-            consent.opted_out = opted_out
-        points = _points(session, number)
-        accounts = list(dict.fromkeys(account for point in points for account in point.debtor.accounts))
-        action = "sms_opt_out" if opted_out else "sms_opt_in"
-        for account in accounts:
-            audit.record(session, action, account=account, conversation_id=conversation_id, phone=number)
-        if not accounts:  # a number we do not know (yet): the request is still kept, and audited
-            audit.record(session, action, conversation_id=conversation_id, phone=number)
-        return len(accounts)
+    session = uow.session
+    # One statement whether or not the number has a row: its first STOP and START at once cannot collide.
+    upsert(session, SmsConsent, {"phone": number, "opted_out": opted_out, "updated_at": uow.now()},
+           update=("opted_out", "updated_at"))
+    points = _points(session, number)
+    accounts = list(dict.fromkeys(account for point in points for account in point.debtor.accounts))
+    action = "sms_opt_out" if opted_out else "sms_opt_in"
+    for account in accounts:
+        audit.record(session, action, account=account, conversation_id=conversation_id, at=uow.now(), phone=number)
+    if not accounts:  # a number we do not know (yet): the request is still kept, and audited
+        audit.record(session, action, conversation_id=conversation_id, at=uow.now(), phone=number)
+    return len(accounts)

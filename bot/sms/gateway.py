@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import aiohttp
 import requests
 from twilio.base.exceptions import TwilioRestException
+from twilio.http import HttpClient
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -72,7 +73,7 @@ class TwilioSettings:
         return (self.api_base_url or TWILIO_API_URL).rstrip("/")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "TwilioSettings":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> TwilioSettings:
         """TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER, TWILIO_API_BASE_URL.
 
         Without a sid and token: the development values (the token generated for this checkout), talking to
@@ -125,7 +126,7 @@ class SmsGateway:
         self.timeout = timeout
         self._sync_client: Client | None = None
 
-    def _client(self, http_client) -> Client:
+    def _client(self, http_client: HttpClient) -> Client:
         client = Client(self.settings.account_sid, self.settings.auth_token, http_client=http_client)
         client.api.base_url = self.settings.base_url
         return client
@@ -157,6 +158,6 @@ class SmsGateway:
             try:
                 message = await asyncio.wait_for(
                     client.messages.create_async(to=to, from_=self.settings.from_number, body=body), self.timeout)
-            except (TwilioRestException, aiohttp.ClientError, asyncio.TimeoutError) as error:
+            except (TimeoutError, TwilioRestException, aiohttp.ClientError) as error:
                 raise self._error(to, error) from error
         return message.sid

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -89,7 +89,14 @@ def _refusal(form: Any, config: TwilioSettings, unsubscribed: set[str]) -> web.R
     return None
 
 
+def _text(form: Any, name: str) -> str:
+    """A form field as text, "" if absent or a file (Twilio's Messages API takes text fields only)."""
+    value = form.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
 async def create_message(request: web.Request) -> web.Response:
+    """POST Messages.json: queue a message as Twilio would, or refuse it with Twilio's error."""
     config: TwilioSettings = request.app["config"]
     sid = _authenticated_sid(request)
     if sid is None:
@@ -101,13 +108,13 @@ async def create_message(request: web.Request) -> web.Response:
     if refusal is not None:
         return refusal
     message_sid = "SM" + secrets.token_hex(16)
-    created = format_datetime(datetime.now(timezone.utc).replace(microsecond=0), usegmt=False)
+    created = format_datetime(datetime.now(UTC).replace(microsecond=0), usegmt=False)
     uri = f"/{API_VERSION}/Accounts/{sid}/Messages/{message_sid}"
     message = {
-        "sid": message_sid, "account_sid": sid, "to": form["To"].strip(), "from": form["From"].strip(),
-        "body": form["Body"], "status": "queued", "direction": "outbound-api", "api_version": API_VERSION,
+        "sid": message_sid, "account_sid": sid, "to": _text(form, "To").strip(), "from": _text(form, "From").strip(),
+        "body": _text(form, "Body"), "status": "queued", "direction": "outbound-api", "api_version": API_VERSION,
         "date_created": created, "date_updated": created, "date_sent": None,
-        "num_segments": str(segments(form["Body"])), "num_media": "0", "price": None, "price_unit": "USD",
+        "num_segments": str(segments(_text(form, "Body"))), "num_media": "0", "price": None, "price_unit": "USD",
         "error_code": None, "error_message": None, "messaging_service_sid": None, "uri": f"{uri}.json",
         "subresource_uris": {"media": f"{uri}/Media.json", "feedback": f"{uri}/Feedback.json"},
     }
@@ -116,6 +123,7 @@ async def create_message(request: web.Request) -> web.Response:
 
 
 async def list_messages(request: web.Request) -> web.Response:
+    """The messages sent so far (to one number with ?to=), oldest first."""
     to = request.query.get("to")
     messages = [m for m in request.app["messages"] if to is None or m["to"] == to]
     # The pid lets StandIn tell its own server from another one already on the port.
@@ -123,17 +131,20 @@ async def list_messages(request: web.Request) -> web.Response:
 
 
 async def clear_messages(request: web.Request) -> web.Response:
+    """Forget the messages sent so far."""
     count = len(request.app["messages"])
     request.app["messages"].clear()
     return web.json_response({"deleted": count})
 
 
 async def unsubscribe(request: web.Request) -> web.Response:
+    """Put a number on Twilio's own opt-out list, as after it texted STOP: texts to it fail (error 21610)."""
     request.app["unsubscribed"].add(request.match_info["number"])
     return web.json_response(sorted(request.app["unsubscribed"]))
 
 
 async def resubscribe(request: web.Request) -> web.Response:
+    """Undo `unsubscribe`: the number may be texted again."""
     request.app["unsubscribed"].discard(request.match_info["number"])
     return web.json_response(sorted(request.app["unsubscribed"]))
 
@@ -151,6 +162,7 @@ def make_app(config: TwilioSettings) -> web.Application:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`python -m bot.sms.standin`: serve until interrupted; the exit status."""
     try:
         if is_production():
             print("the Twilio stand-in is for development only; it never runs with BOT_ENV=production",
@@ -184,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
 # ---- running it from other code -----------------------------------------------------------------
 
 def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -223,7 +236,7 @@ class StandIn:
         return {"TWILIO_ACCOUNT_SID": self.settings.account_sid, "TWILIO_AUTH_TOKEN": self.settings.auth_token,
                 "TWILIO_FROM_NUMBER": self.settings.from_number, "TWILIO_API_BASE_URL": self.url}
 
-    def start(self, timeout: float = 20) -> "StandIn":
+    def start(self, timeout: float = 20) -> StandIn:
         if self.log_file:
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self._output = open(self.log_file, "a+b") if self.log_file else tempfile.TemporaryFile()  # noqa: SIM115
@@ -268,7 +281,7 @@ class StandIn:
             self._output.close()
             self._output = None
 
-    def __enter__(self) -> "StandIn":
+    def __enter__(self) -> StandIn:
         return self.start()
 
     def __exit__(self, *_exc: object) -> None:
@@ -289,6 +302,7 @@ class StandIn:
 
 
 def sent_messages(standin_url: str, to: str | None = None) -> list[dict[str, Any]]:
+    """The messages a running stand-in has accepted (to one number if `to` is given)."""
     response = requests.get(f"{standin_url.rstrip('/')}/_standin/messages", params={"to": to} if to else None,
                             timeout=5)
     response.raise_for_status()

@@ -7,12 +7,14 @@ import socket
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
-from functools import lru_cache
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, delete, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection
+from sqlalchemy.future import Engine  # 2.0-style (future=True): its connections commit
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import database_url
@@ -25,10 +27,10 @@ def _is_sqlite(url: str) -> bool:
 
 def as_utc(moment: datetime) -> datetime:
     """A stored time, zone-aware: SQLite hands times back without their zone, and they are all UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-@lru_cache(maxsize=None)
+@cache
 def engine_for(url: str, immediate: bool = False) -> Engine:
     """The engine for a database; `immediate` (SQLite only) is the one whose transactions take the write lock first.
 
@@ -51,11 +53,11 @@ def engine_for(url: str, immediate: bool = False) -> Engine:
     return engine
 
 
-def _driver_transactions_off(dbapi_connection, _record) -> None:
+def _driver_transactions_off(dbapi_connection: Any, _record: object) -> None:
     dbapi_connection.isolation_level = None  # pysqlite sends no BEGIN/COMMIT of its own; _begin_immediate does
 
 
-def _begin_immediate(connection) -> None:
+def _begin_immediate(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -76,15 +78,15 @@ def create_private_sqlite_file(path: str | None) -> None:
         pass
 
 
-def _sqlite_pragmas(connection, _record) -> None:
+def _sqlite_pragmas(connection: Any, _record: object) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 
-@lru_cache(maxsize=None)
-def _session_factory(url: str, immediate: bool = False) -> sessionmaker:
+@cache
+def _session_factory(url: str, immediate: bool = False) -> sessionmaker[Session]:
     return sessionmaker(bind=engine_for(url, immediate), future=True, expire_on_commit=False)
 
 
@@ -121,7 +123,7 @@ class RunLocked(RuntimeError):
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _advisory_key(name: str) -> int:

@@ -17,6 +17,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config(url: str) -> Config:
+    """Alembic's settings for this database: our migrations, this URL (no alembic.ini needed)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -24,6 +25,7 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str | None = None) -> None:
+    """Migrate the database (the configured one by default) to the newest revision."""
     url = url or database_url()
     if url.startswith("sqlite"):
         # Readers (the Rasa server) and writers (the action server) at once need write-ahead logging.

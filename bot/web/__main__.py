@@ -10,6 +10,7 @@ from bot.web.server import create_app
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Serve the chat page until interrupted; the exit status."""
     parser = argparse.ArgumentParser(prog="python -m bot.web", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)

@@ -71,6 +71,7 @@ def render(template: str, values: dict[str, str]) -> str:
 
 
 def render_page(rasa_url: str) -> str:
+    """The chat page, with the agency's name and phone and the Rasa server's address filled in."""
     phone = agency_phone()
     return render((STATIC / "index.html").read_text(encoding="utf-8"), {
         "agency_name": agency_name(),
@@ -81,6 +82,7 @@ def render_page(rasa_url: str) -> str:
 
 
 async def page(request: web.Request) -> web.Response:
+    """GET /: the chat page, under its content security policy, never cached."""
     return web.Response(text=request.app[PAGE_KEY], content_type="text/html", headers={
         "Content-Security-Policy": request.app[CSP_KEY],
         "Cache-Control": "no-store",  # opened from reminder links carrying an account reference
@@ -97,6 +99,7 @@ def _file(path: Path, *, embeddable: bool) -> web.FileResponse:
 
 
 async def widget_file(request: web.Request) -> web.FileResponse:
+    """GET /widget/{name}: a file of the embeddable widget, which other sites' pages may load."""
     path = WIDGET_FILES.get(request.match_info["name"])
     if path is None:
         raise web.HTTPNotFound()
@@ -104,6 +107,7 @@ async def widget_file(request: web.Request) -> web.FileResponse:
 
 
 async def page_file(request: web.Request) -> web.FileResponse:
+    """GET /page.css or /favicon.svg: the page's own files, for this site only."""
     path = PAGE_FILES.get(request.match_info["name"])
     if path is None:
         raise web.HTTPNotFound()
@@ -111,6 +115,7 @@ async def page_file(request: web.Request) -> web.FileResponse:
 
 
 async def healthz(_request: web.Request) -> web.Response:
+    """GET /healthz: the server is up."""
     return web.json_response({"status": "ok"})
 
 
@@ -120,6 +125,7 @@ async def _common_headers(_request: web.Request, response: web.StreamResponse) -
 
 
 def create_app(rasa_url: str) -> web.Application:
+    """The page server's application; FileNotFoundError if the widget has not been built."""
     missing = [str(path) for path in WIDGET_FILES.values() if not path.is_file()]
     if missing:
         raise FileNotFoundError(f"missing {', '.join(missing)}: run `make widget` (npm ci --prefix bot/web)")
@@ -127,7 +133,8 @@ def create_app(rasa_url: str) -> web.Application:
     app[RASA_URL_KEY] = rasa_url
     app[CSP_KEY] = content_security_policy(rasa_url)
     app[PAGE_KEY] = render_page(rasa_url)
-    app.on_response_prepare.append(_common_headers)
+    # aiohttp 3.9 types its signals as Signal[handler], aiosignal 1.4 as Signal[*handler arguments]: they disagree.
+    app.on_response_prepare.append(_common_headers)  # type: ignore[arg-type]
     app.router.add_get("/", page)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/widget/{name}", widget_file)

@@ -105,7 +105,8 @@ class Widget:
     def wait_for_reply(self, after: int) -> str:
         """The bot's messages after the first `after`, once it has stopped typing."""
         self.page.wait_for_function(
-            "n => document.querySelectorAll('.ccw-msg--bot').length > n && document.querySelector('.ccw-typing').hidden",
+            "n => document.querySelectorAll('.ccw-msg--bot').length > n"
+            " && document.querySelector('.ccw-typing').hidden",
             arg=after, timeout=TURN_TIMEOUT_MS,
         )
         return "\n".join(self.page.locator(".ccw-msg--bot .ccw-bubble").all_inner_texts()[after:])
@@ -412,7 +413,8 @@ def test_embedded_on_another_site_without_websockets_it_chats_over_polling(db, s
     page.route(f"{dead}/socket.io/**", lambda route: route.fulfill(
         response=route.fetch(url=route.request.url.replace(dead, site.rasa_url))))
     embedding = ("<!doctype html><title>Another site</title><h1>Pay your bill</h1>"
-                 f'<script src="{site.web_url}/widget/widget.js" data-rasa-url="{dead}" data-title="Acme Telecom" defer>'
+                 f'<script src="{site.web_url}/widget/widget.js" data-rasa-url="{dead}"'
+                 ' data-title="Acme Telecom" defer>'
                  "</script>")
     # The servers were started allowing this one partner's origin (tests/conftest.py: TestStackSettings).
     with another_site(embedding, port=site.settings.partner_port) as shop:

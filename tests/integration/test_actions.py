@@ -12,6 +12,7 @@ from bot.cli import DEMO
 from bot.config import PROJECT_ROOT
 from bot.services import accounts, audit, imports
 from bot.storage.db import unit_of_work
+from tests.support.database import in_transaction
 
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 SLOTS = {"agency_name": "Northgate Services", "agency_phone": "1-800-555-0142", "verification_failures": 0,
@@ -20,8 +21,8 @@ SLOTS = {"agency_name": "Northgate Services", "agency_phone": "1-800-555-0142", 
 
 @pytest.fixture
 def demo(db):
-    imports.import_policies(DEMO / "policies.yml")
-    imports.import_accounts(DEMO / "accounts.csv", date(2026, 11, 23))
+    in_transaction(imports.import_policies, DEMO / "policies.yml")
+    in_transaction(imports.import_accounts, DEMO / "accounts.csv", date(2026, 11, 23))
     return db
 
 
@@ -37,7 +38,8 @@ def tracker(text="", intent="inform", events=(), **slots) -> Tracker:
 async def run(action, t: Tracker):
     dispatcher = CollectingDispatcher()
     events = await action.run(dispatcher, t, DOMAIN)
-    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}, [m.get("response") for m in dispatcher.messages], dispatcher.messages
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    return slots, [m.get("response") for m in dispatcher.messages], dispatcher.messages
 
 
 def audit_actions(ref):
@@ -46,7 +48,8 @@ def audit_actions(ref):
 
 
 async def test_reference_is_read_from_free_text_and_canonicalised(demo):
-    slots, said, _ = await run(ValidateVerificationForm(), tracker("hi my ref is acc-1001", requested_slot="account_ref"))
+    slots, said, _ = await run(ValidateVerificationForm(),
+                               tracker("hi my ref is acc-1001", requested_slot="account_ref"))
     assert slots["account_ref"] == "ACC-1001"
     assert said == []
 
@@ -147,7 +150,7 @@ def test_amounts_are_read_as_each_kind_of_agreement_needs():
 
     from actions.negotiation import read_amount
     from bot.domain.policy import parse_policy
-    from bot.services.agreements import Negotiable
+    from bot.services.unit_of_work import Negotiable
 
     policy = parse_policy(yaml.safe_load((DEMO / "policies.yml").read_text())["creditors"][0]["policy"])
     context = Negotiable("ACC-1001", Decimal("1234.56"), "USD", policy, date(2026, 11, 23))
@@ -249,7 +252,7 @@ async def test_a_new_session_stays_paused_while_a_person_has_the_conversation(de
 
     events = await ActionSessionStart().run(CollectingDispatcher(), tracker(), DOMAIN)
     assert "pause" not in [e["event"] for e in events]
-    handoffs.open_handoff("conv-1", "request_human")
+    in_transaction(handoffs.open_handoff, "conv-1", "request_human")
     events = await ActionSessionStart().run(CollectingDispatcher(), tracker(), DOMAIN)
     assert [e["event"] for e in events] == ["session_started", "slot", "slot", "pause", "action"]
 

@@ -1,5 +1,5 @@
 """Protective cases: reading what debtors write, the status that follows, and the services on a real database."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,15 +18,15 @@ from bot.domain.policy import PolicyError, parse_policy
 from bot.services import accounts, agreements, audit, cases, handoffs, imports, sms
 from bot.services.contact import CALL_ATTEMPTED, outbound_verdict
 from bot.storage.db import unit_of_work
-from tests.support.database import run_cli
+from tests.support.database import in_locking_transaction, in_transaction, noon_utc, run_cli
 
 TODAY = date(2026, 11, 23)
 
 
 @pytest.fixture
 def demo(db):
-    imports.import_policies(DEMO / "policies.yml")
-    imports.import_accounts(DEMO / "accounts.csv", TODAY)
+    in_transaction(imports.import_policies, DEMO / "policies.yml")
+    in_transaction(imports.import_accounts, DEMO / "accounts.csv", TODAY)
     return db
 
 
@@ -77,11 +77,12 @@ def test_a_stop_outranks_a_dispute_which_outranks_an_agreement():
 
 
 def test_a_dispute_pauses_collection_until_a_person_resolves_it(demo):
-    agreements.record("ACC-1001", nearest_plan(Decimal("1234.56"), _policy(), "bot", TODAY, "USD", months=10),
-                      agreements.ASSISTANT, "c1", today=TODAY)
-    record = cases.open_dispute("ACC-1001", "wrong_amount", "should be 300", "c2")
+    in_locking_transaction(
+        agreements.record, "ACC-1001", nearest_plan(Decimal("1234.56"), _policy(), "bot", TODAY, "USD", months=10),
+        agreements.ASSISTANT, "c1", now=noon_utc(TODAY))
+    record = in_transaction(cases.open_dispute, "ACC-1001", "wrong_amount", "should be 300", "c2")
     assert record.new and record.reference.startswith("DSP-")
-    again = cases.open_dispute("ACC-1001", "not_mine", "and it isn't mine", "c3")
+    again = in_transaction(cases.open_dispute, "ACC-1001", "not_mine", "and it isn't mine", "c3")
     assert (again.reference, again.new) == (record.reference, False)  # one open dispute, details added
     view = state()
     assert view["status"] == "disputed"
@@ -89,29 +90,31 @@ def test_a_dispute_pauses_collection_until_a_person_resolves_it(demo):
                                  "reference": record.reference}]
     assert "and it isn't mine" in view["disputes"][0]["details"]
     with pytest.raises(agreements.CollectionPaused):
-        agreements.record("ACC-1001", nearest_plan(Decimal("1234.56"), _policy(), "bot", TODAY, "USD", months=6),
-                          agreements.ASSISTANT, "c4", today=TODAY)
-    assert cases.hold_on("ACC-1001") == cases.Hold("disputed", record.reference)
+        in_locking_transaction(
+            agreements.record, "ACC-1001", nearest_plan(Decimal("1234.56"), _policy(), "bot", TODAY, "USD", months=6),
+            agreements.ASSISTANT, "c4", now=noon_utc(TODAY))
+    assert in_transaction(cases.hold_on, "ACC-1001") == cases.Hold("disputed", record.reference)
 
-    assert cases.resolve_dispute(record.reference.lower(), "rejected", "sup1", "validation sent") == (
+    assert in_transaction(cases.resolve_dispute, record.reference.lower(), "rejected", "sup1", "validation sent") == (
         "ACC-1001", "plan_active")  # the plan in force before is in force again
-    assert state()["disputes"][0]["status"] == "rejected" and cases.hold_on("ACC-1001") is None
+    assert state()["disputes"][0]["status"] == "rejected" and in_transaction(cases.hold_on, "ACC-1001") is None
     with pytest.raises(ValueError, match="already resolved"):
-        cases.resolve_dispute(record.reference, "upheld", "sup1")
+        in_transaction(cases.resolve_dispute, record.reference, "upheld", "sup1")
     assert audit_actions()[-2:] == ["dispute_opened", "dispute_rejected"]
 
 
 def test_an_upheld_dispute_closes_the_account_and_cancels_what_was_agreed(demo):
-    agreements.record("ACC-1001", nearest_plan(Decimal("1234.56"), _policy(), "bot", TODAY, "USD", months=10),
-                      agreements.ASSISTANT, "c1", today=TODAY)
-    reference = cases.open_dispute("ACC-1001", "not_mine", "", "c2").reference
-    cases.resolve_dispute(reference, "upheld", "sup1", "not the debtor's account")
+    in_locking_transaction(
+        agreements.record, "ACC-1001", nearest_plan(Decimal("1234.56"), _policy(), "bot", TODAY, "USD", months=10),
+        agreements.ASSISTANT, "c1", now=noon_utc(TODAY))
+    reference = in_transaction(cases.open_dispute, "ACC-1001", "not_mine", "", "c2").reference
+    in_transaction(cases.resolve_dispute, reference, "upheld", "sup1", "not the debtor's account")
     view = state()
     assert view["status"] == "closed" and view["plans"][0]["status"] == "cancelled"
 
 
 def test_dispute_resolution_from_the_command_line(demo):
-    reference = cases.open_dispute("ACC-1002", "already_paid", "paid in May", "c1").reference
+    reference = in_transaction(cases.open_dispute, "ACC-1002", "already_paid", "paid in May", "c1").reference
     assert run_cli("resolve-dispute", "DSP-NOPE", "upheld", "--actor", "sup1", database=demo, check=False
                    ).returncode == 3
     assert run_cli("resolve-dispute", reference, "maybe", "--actor", "sup1", database=demo, check=False
@@ -124,24 +127,25 @@ def test_dispute_resolution_from_the_command_line(demo):
 
 
 def test_stopping_flags_stop_collection_and_show_in_the_json(demo):
-    assert cases.raise_flag("BB-77310", "attorney", "c1", attorney_contact="Ms Kaur, +44 20 7946 0000")
-    assert not cases.raise_flag("BB-77310", "attorney", "c2")  # already set: recorded once
-    assert cases.raise_flag("BB-77310", "cease", "c2")
+    assert in_transaction(cases.raise_flag, "BB-77310", "attorney", "c1", attorney_contact="Ms Kaur, +44 20 7946 0000")
+    assert not in_transaction(cases.raise_flag, "BB-77310", "attorney", "c2")  # already set: recorded once
+    assert in_transaction(cases.raise_flag, "BB-77310", "cease", "c2")
     view = state("BB-77310")
     assert view["status"] == "ceased"
     assert view["flags"] == {"sms_opt_out": False, "cease": True, "attorney": True, "bankruptcy": False,
                              "deceased": False, "deceased_reported": False}
-    assert cases.hold_on("BB-77310").status == "ceased"
+    assert in_transaction(cases.hold_on, "BB-77310").status == "ceased"
     with pytest.raises(ValueError):
-        cases.raise_flag("BB-77310", "vacation", "c3")
+        in_transaction(cases.raise_flag, "BB-77310", "vacation", "c3")
     with pytest.raises(ValueError):  # only a person sets it (cases.decide_death_report)
-        cases.raise_flag("BB-77310", "deceased", "c3")
+        in_transaction(cases.raise_flag, "BB-77310", "deceased", "c3")
 
 
 def test_new_contact_details_are_kept_unverified_and_never_twice(demo):
-    first = cases.add_contact_points("ACC-1001", [("email", "jo@example.com"), ("phone", "+15550100199")], "c1")
+    given = [("email", "jo@example.com"), ("phone", "+15550100199")]
+    first = in_transaction(cases.add_contact_points, "ACC-1001", given, "c1")
     assert first.added == ("jo@example.com", "+15550100199") and first.known == ()
-    again = cases.add_contact_points("ACC-1001", [("email", "jo@example.com")], "c2")
+    again = in_transaction(cases.add_contact_points, "ACC-1001", [("email", "jo@example.com")], "c2")
     assert again.added == () and again.known == ("jo@example.com",)
     with unit_of_work() as session:
         points = accounts.get(session, "ACC-1001").debtor.contact_points
@@ -152,29 +156,30 @@ def test_new_contact_details_are_kept_unverified_and_never_twice(demo):
 def test_a_wrong_party_marks_the_number_they_were_reached_on(demo):
     with unit_of_work() as session:
         phone = next(p.value for p in accounts.get(session, "ACC-1002").debtor.contact_points if p.kind == "phone")
-    assert cases.report_wrong_party(phone, [phone]) == 1
-    assert cases.report_wrong_party("web-visitor", ["web-visitor"]) == 0
+    assert in_transaction(cases.report_wrong_party, phone, [phone]) == 1
+    assert in_transaction(cases.report_wrong_party, "web-visitor", ["web-visitor"]) == 0
     with unit_of_work() as session:
         account = accounts.get(session, "ACC-1002")
-        verdict = outbound_verdict(session, account, "sms", phone, datetime(2026, 11, 23, 17, tzinfo=timezone.utc))
+        verdict = outbound_verdict(session, account, "sms", phone, datetime(2026, 11, 23, 17, tzinfo=UTC))
     assert not verdict.allowed and "wrong person" in verdict.reason
 
 
 def test_one_open_handoff_per_conversation(demo):
-    first = handoffs.open_handoff("c1", "complain", "ACC-1001", words="this is harassment")
-    assert handoffs.open_handoff("c1", "request_human", None) == first
-    assert handoffs.open_handoff("c2", "request_human", None) != first  # unverified: no account tied to it
+    first = in_transaction(handoffs.open_handoff, "c1", "complain", "ACC-1001", words="this is harassment")
+    assert in_transaction(handoffs.open_handoff, "c1", "request_human", None) == first
+    # Unverified: no account tied to it.
+    assert in_transaction(handoffs.open_handoff, "c2", "request_human", None) != first
     assert [(h["reason"], h["status"]) for h in state()["handoffs"]] == [("complain", "open")]
 
 
 def test_outbound_contact_follows_the_rules_and_the_account(demo):
-    noon_chicago = datetime(2026, 11, 23, 18, tzinfo=timezone.utc)
+    noon_chicago = datetime(2026, 11, 23, 18, tzinfo=UTC)
     with unit_of_work() as session:
         account = accounts.get(session, "ACC-1001")
         phone = next(p.value for p in account.debtor.contact_points if p.kind == "phone")
         assert outbound_verdict(session, account, "sms", phone, noon_chicago).allowed
         assert outbound_verdict(session, account, "sms", phone, noon_chicago).needs_opt_out_notice
-        late = outbound_verdict(session, account, "sms", phone, datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc))
+        late = outbound_verdict(session, account, "sms", phone, datetime(2026, 11, 24, 3, 0, tzinfo=UTC))
         assert not late.allowed and "21:00" in late.reason  # 21:00 in Chicago
         assert not outbound_verdict(session, account, "sms", "+19999999999", noon_chicago).allowed
         for hours in range(7):  # seven attempts in the hours before "now", on the test's clock
@@ -182,7 +187,7 @@ def test_outbound_contact_follows_the_rules_and_the_account(demo):
         session.flush()
         verdict = outbound_verdict(session, account, "call", phone, noon_chicago + timedelta(hours=1))
         assert not verdict.allowed and "7 call attempts" in verdict.reason  # the 8th is refused
-    cases.open_dispute("ACC-1001", "other", "", "c1")
+    in_transaction(cases.open_dispute, "ACC-1001", "other", "", "c1")
     with unit_of_work() as session:
         account = accounts.get(session, "ACC-1001")
         verdict = outbound_verdict(session, account, "sms", phone, noon_chicago)
@@ -219,15 +224,15 @@ def test_a_hardship_override_may_not_be_harsher_than_the_tier():
 
 def test_an_sms_opt_out_covers_the_number_on_every_record(demo):
     jordans = "+15551230001"
-    cases.add_contact_points("ACC-1002", [("phone", jordans)], "c1")  # Sam gave Jordan's number too
-    noon_chicago = datetime(2026, 11, 23, 18, tzinfo=timezone.utc)
-    assert sms.set_opt_out(jordans, True, "c1") == 2
+    in_transaction(cases.add_contact_points, "ACC-1002", [("phone", jordans)], "c1")  # Sam gave Jordan's number too
+    noon_chicago = datetime(2026, 11, 23, 18, tzinfo=UTC)
+    assert in_transaction(sms.set_opt_out, jordans, True, "c1") == 2
     with unit_of_work() as session:
         for ref in ("ACC-1001", "ACC-1002"):
             verdict = outbound_verdict(session, accounts.get(session, ref), "sms", jordans, noon_chicago)
             assert not verdict.allowed and verdict.reason == "opted out of sms"
-    assert sms.is_opted_out(jordans)
-    assert sms.set_opt_out(jordans, False, "c1") == 2
+    assert in_transaction(sms.is_opted_out, jordans)
+    assert in_transaction(sms.set_opt_out, jordans, False, "c1") == 2
     with unit_of_work() as session:
         assert outbound_verdict(session, accounts.get(session, "ACC-1002"), "sms", jordans, noon_chicago).allowed
     with unit_of_work() as session:

@@ -17,7 +17,8 @@ creditors:
 """
 HEADER = ("account_ref,creditor_id,original_creditor,debtor_name,date_of_birth,postcode,phone,email,timezone,"
           "currency,principal,interest,fees,placed_on\n")
-GOOD_ROW = "T-1001,ACME,Acme Mobile,Jo Test,1985-03-12,60614,+15551230001,jo@example.com,America/Chicago,USD,1100.00,84.56,50.00,2026-09-01\n"
+GOOD_ROW = ("T-1001,ACME,Acme Mobile,Jo Test,1985-03-12,60614,+15551230001,jo@example.com,America/Chicago,USD,"
+            "1100.00,84.56,50.00,2026-09-01\n")
 SECOND_ROW = "T-1002,ACME,,Al Test,1970-01-31,10027,+15551230002,,America/New_York,USD,99.99,0,0,2026-10-01\n"
 
 
@@ -69,7 +70,8 @@ def test_a_file_with_bad_rows_imports_nothing_and_names_every_bad_row(db, tmp_pa
         "T-7,ACME,,Absurd,1985-01-01,1,+15551230007,,America/Chicago,USD,999999999999.00,0,0,2026-09-01\n",
         "T-1001,ACME,,Duplicate,1985-01-01,1,+15551230008,,America/Chicago,USD,10.00,0,0,2026-09-01\n",
     ]
-    result = run_cli("import-accounts", str(write(tmp_path / "a.csv", HEADER + "".join(rows))), database=db, check=False)
+    path = write(tmp_path / "a.csv", HEADER + "".join(rows))
+    result = run_cli("import-accounts", str(path), database=db, check=False)
     assert result.returncode == 1
     assert "nothing imported" in result.stderr
     for line, reason in [(3, "date_of_birth"), (4, "ten"), (6, "Mars/Olympus"), (7, "phone"), (8, "implausibly large"),
@@ -109,7 +111,8 @@ def test_bad_policies_are_refused_with_line_numbers(db, tmp_path):
     assert result.returncode == 1
     assert "line 2: policy.tiers.agent.max_discount_pct must be between 0 and 100" in result.stderr
     assert "line 11: policy.tiers lacks agent, supervisor" in result.stderr
-    result = run_cli("import-policies", str(write(tmp_path / "q.yml", "creditors: [unclosed")), database=db, check=False)
+    path = write(tmp_path / "q.yml", "creditors: [unclosed")
+    result = run_cli("import-policies", str(path), database=db, check=False)
     assert result.returncode == 1 and "not valid YAML" in result.stderr
     # nothing of the bad files was imported, so accounts for ACME are refused
     result = run_cli("import-accounts", str(write(tmp_path / "a.csv", HEADER + GOOD_ROW)), database=db, check=False)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,11 +19,11 @@ from bot.sms.gateway import SmsGateway
 from bot.sms.standin import StandIn
 from bot.storage.db import unit_of_work
 from bot.storage.orm import Account, AuditEvent
-from tests.support.database import run_cli, write
+from tests.support.database import in_locking_transaction, in_transaction, noon_utc, run_cli, write
 
 TODAY = date(2026, 11, 23)
-DAYTIME = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)  # 09:00 in Chicago (CST, UTC-6)
-NIGHT = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)  # 04:00 in Chicago
+DAYTIME = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # 09:00 in Chicago (CST, UTC-6)
+NIGHT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # 04:00 in Chicago
 HEADER = ("account_ref,creditor_id,original_creditor,debtor_name,date_of_birth,postcode,phone,email,timezone,"
           "currency,principal,interest,fees,placed_on\n")
 ROWS = {  # ref: (debtor, date of birth, phone); every one in Chicago, owing 1234.56 to Acme
@@ -75,23 +75,24 @@ def standin(running_standin: StandIn, monkeypatch) -> StandIn:
 def _import(path: Path, refs: list[str]) -> None:
     lines = [f"{ref},ACME,Acme Mobile,{name},{born},60601,{phone},,America/Chicago,USD,1200.00,34.56,0.00,2026-10-01"
              for ref, (name, born, phone) in ROWS.items() if ref in refs]
-    imports.import_accounts(write(path, HEADER + "\n".join(lines) + "\n"), TODAY)
+    in_transaction(imports.import_accounts, write(path, HEADER + "\n".join(lines) + "\n"), TODAY)
 
 
 @pytest.fixture
 def portfolio(db, standin, tmp_path) -> str:
     """One account in each state a reminder cares about; R-RECENT was reminded by a real run two days ago."""
-    imports.import_policies(DEMO / "policies.yml")
+    in_transaction(imports.import_policies, DEMO / "policies.yml")
     _import(tmp_path / "recent.csv", ["R-RECENT"])
     run_cli("remind", "--now", iso(DAYTIME - timedelta(days=2)), database=db)
     _import(tmp_path / "accounts.csv", [ref for ref in ROWS if ref != "R-RECENT"])
-    cases.open_dispute("R-DISPUTED", "not_mine", "", "c1")
-    cases.raise_flag("R-CEASED", "cease", "c1")
-    sms.set_opt_out("+15552000004", True, "c1")  # consent is kept per number (services.sms)
-    cases.report_wrong_party("c1", ["+15552000005"])
+    in_transaction(cases.open_dispute, "R-DISPUTED", "not_mine", "", "c1")
+    in_transaction(cases.raise_flag, "R-CEASED", "cease", "c1")
+    in_transaction(sms.set_opt_out, "+15552000004", True, "c1")  # consent is kept per number (services.sms)
+    in_transaction(cases.report_wrong_party, "c1", ["+15552000005"])
     policy = parse_policy(yaml.safe_load((DEMO / "policies.yml").read_text())["creditors"][0]["policy"])
-    agreements.record("R-PLAN", nearest_plan(Decimal("1234.56"), policy, "bot", TODAY, "USD", months=6),
-                      agreements.ASSISTANT, "c1", today=TODAY)
+    in_locking_transaction(
+        agreements.record, "R-PLAN", nearest_plan(Decimal("1234.56"), policy, "bot", TODAY, "USD", months=6),
+        agreements.ASSISTANT, "c1", now=noon_utc(TODAY))
     standin.clear()
     return db
 
@@ -215,11 +216,10 @@ def test_one_failed_phone_does_not_stop_the_run(portfolio, standin):
 
 
 def test_a_stop_between_planning_and_sending_is_honoured(portfolio, standin):
-    with unit_of_work() as session:
-        plan = reminders.plan_reminders(session, DAYTIME)
+    plan = in_transaction(reminders.plan_reminders, now=DAYTIME)
     assert [r.account_refs for r in plan.reminders] == [("R-OPEN",), ("R-TWIN-A", "R-TWIN-B")]
-    cases.raise_flag("R-OPEN", "cease", "c2")
-    cases.open_dispute("R-TWIN-A", "not_mine", "", "c2")
+    in_transaction(cases.raise_flag, "R-OPEN", "cease", "c2")
+    in_transaction(cases.open_dispute, "R-TWIN-A", "not_mine", "", "c2")
     outcomes = reminders.send_reminders(plan, SmsGateway(standin.settings))
     assert not outcomes[0].sent and "collection stopped: cease" in outcomes[0].withheld
     assert outcomes[1].sent and outcomes[1].account_refs == ("R-TWIN-B",)
@@ -257,9 +257,8 @@ def test_the_text_is_limited_content(monkeypatch):
 
 
 def test_an_opt_out_covers_the_number_on_every_debtors_record(portfolio):
-    sms.set_opt_out("+15552000001", True, "c1")  # Ada's number, which Ann's record has too
-    with unit_of_work() as session:
-        plan = reminders.plan_reminders(session, DAYTIME)
+    in_transaction(sms.set_opt_out, "+15552000001", True, "c1")  # Ada's number, which Ann's record has too
+    plan = in_transaction(reminders.plan_reminders, now=DAYTIME)
     skipped = {skip.account_ref: skip.reason for skip in plan.skipped}
     assert skipped["R-OPEN"] == "opted out of sms"
     assert skipped["R-SHARED"] == "opted out of sms"

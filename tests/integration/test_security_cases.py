@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -30,24 +30,24 @@ from bot.domain.negotiation import (
     plan_by_months,
     terms_to_dict,
 )
-from bot.services import accounts, agreements, audit, cases, imports, reminders
+from bot.services import accounts, agreements, audit, cases, imports, negotiation, reminders
 from bot.services.contact import outbound_verdict
 from bot.storage.db import RunLocked, run_lock, unit_of_work
 from bot.storage.orm import AuditEvent, Handoff, Plan, RunLock
 from tests.integration.test_actions import DOMAIN, SLOTS
 from tests.integration.test_remind import running_standin, standin  # noqa: F401 (fixtures)
-from tests.support.database import run_cli
+from tests.support.database import in_locking_transaction, in_transaction, noon_utc, run_cli
 
 TODAY = date(2026, 11, 23)
-DAYTIME = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)  # 09:00 in Chicago
+DAYTIME = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # 09:00 in Chicago
 BALANCE = Decimal("1234.56")  # ACC-1001's
 POLICY_NUMBERS = ("20", "12", "25")  # the bot tier's max discount %, max plan months, min instalment
 
 
 @pytest.fixture
 def demo(db):
-    imports.import_policies(DEMO / "policies.yml")
-    imports.import_accounts(DEMO / "accounts.csv", TODAY)
+    in_transaction(imports.import_policies, DEMO / "policies.yml")
+    in_transaction(imports.import_accounts, DEMO / "accounts.csv", TODAY)
     return db
 
 
@@ -103,10 +103,11 @@ async def test_an_unverified_death_report_only_pauses_collection_until_a_person_
     assert view["status"] == "ceased"  # paused: nothing that reads only the status collects
     assert [(h["reason"], h["status"]) for h in view["handoffs"]] == [("deceased", "open")]
     assert may_text() == (False, "collection paused: deceased_reported")  # no reminders
-    assert cases.hold_on("ACC-1001") is not None
+    assert in_transaction(cases.hold_on, "ACC-1001") is not None
     with pytest.raises(agreements.CollectionPaused):
-        agreements.record("ACC-1001", plan_by_months(BALANCE, 6, TODAY + timedelta(days=7), "USD"),
-                          agreements.ASSISTANT, "conv-2", today=TODAY)
+        in_locking_transaction(
+            agreements.record, "ACC-1001", plan_by_months(BALANCE, 6, TODAY + timedelta(days=7), "USD"),
+            agreements.ASSISTANT, "conv-2", now=noon_utc(TODAY))
     # a person confirms, on the command line, and is in the audit log
     assert cli.main(["death-report", "acc-1001", "confirm", "--actor", "sup1", "--note", "certificate seen"]) == 0
     assert "the account is now ceased" in capsys.readouterr().out
@@ -117,8 +118,8 @@ async def test_an_unverified_death_report_only_pauses_collection_until_a_person_
 
 
 async def test_a_rejected_report_resumes_collection_as_it_was(demo, capsys):
-    agreements.record("ACC-1001", plan_by_months(BALANCE, 6, TODAY + timedelta(days=7), "USD"),
-                      agreements.ASSISTANT, "conv-0", today=TODAY)
+    in_locking_transaction(agreements.record, "ACC-1001", plan_by_months(BALANCE, 6, TODAY + timedelta(days=7), "USD"),
+                      agreements.ASSISTANT, "conv-0", now=noon_utc(TODAY))
     await ActionRecordCase().run(CollectingDispatcher(), tracker(
         case_topic="deceased", case_details="my brother died, ref ACC-1001"), DOMAIN)
     assert state()["status"] == "ceased"
@@ -152,9 +153,9 @@ async def test_an_unknown_reference_is_answered_the_same_and_flags_nothing(demo)
 
 def test_only_a_person_decides_and_the_assistant_cannot_set_deceased(demo):
     with pytest.raises(ValueError):
-        cases.raise_flag("ACC-1001", "deceased", "conv-1")
+        in_transaction(cases.raise_flag, "ACC-1001", "deceased", "conv-1")
     with pytest.raises(ValueError):
-        cases.decide_death_report("ACC-1001", "confirm", audit.ASSISTANT)
+        in_transaction(cases.decide_death_report, "ACC-1001", "confirm", audit.ASSISTANT)
     assert not state()["flags"]["deceased"]
 
 
@@ -185,14 +186,16 @@ def test_two_confirmations_at_once_leave_exactly_one_agreement_in_force(demo, mo
         offers = [plan_by_months(BALANCE, 6, first_due, "USD"), plan_by_months(BALANCE, 3 + round_, first_due, "USD")]
         barrier, errors = threading.Barrier(2), []
 
-        def confirm(terms: PlanTerms, conversation: str) -> None:
+        def confirm(terms: PlanTerms, conversation: str, barrier: threading.Barrier, errors: list[Exception]) -> None:
             barrier.wait()
             try:
-                agreements.record("ACC-1001", terms, agreements.ASSISTANT, conversation, today=TODAY)
+                in_locking_transaction(
+                    agreements.record, "ACC-1001", terms, agreements.ASSISTANT, conversation, now=noon_utc(TODAY))
             except Exception as error:  # pragma: no cover - reported below
                 errors.append(error)
 
-        threads = [threading.Thread(target=confirm, args=(terms, f"conv-{round_}-{n}")) for n, terms in enumerate(offers)]
+        threads = [threading.Thread(target=confirm, args=(terms, f"conv-{round_}-{n}", barrier, errors))
+                   for n, terms in enumerate(offers)]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -204,8 +207,8 @@ def test_two_confirmations_at_once_leave_exactly_one_agreement_in_force(demo, mo
 
 
 def test_a_failure_inside_record_writes_nothing(demo, monkeypatch):
-    agreements.record("ACC-1001", plan_by_months(BALANCE, 6, TODAY + timedelta(days=7), "USD"),
-                      agreements.ASSISTANT, "conv-0", today=TODAY)
+    in_locking_transaction(agreements.record, "ACC-1001", plan_by_months(BALANCE, 6, TODAY + timedelta(days=7), "USD"),
+                      agreements.ASSISTANT, "conv-0", now=noon_utc(TODAY))
     real = audit.record
 
     def failing(session, action, **details):
@@ -215,8 +218,9 @@ def test_a_failure_inside_record_writes_nothing(demo, monkeypatch):
 
     monkeypatch.setattr(audit, "record", failing)
     with pytest.raises(RuntimeError):
-        agreements.record("ACC-1001", SettlementTerms(Decimal("1100.00"), TODAY + timedelta(days=7)),
-                          agreements.ASSISTANT, "conv-1", today=TODAY)
+        in_locking_transaction(
+            agreements.record, "ACC-1001", SettlementTerms(Decimal("1100.00"), TODAY + timedelta(days=7)),
+            agreements.ASSISTANT, "conv-1", now=noon_utc(TODAY))
     view = state()
     assert [p["status"] for p in view["plans"]] == ["active"]  # not superseded
     assert view["settlements"] == [] and view["status"] == "plan_active"
@@ -227,12 +231,12 @@ def test_a_failure_inside_record_writes_nothing(demo, monkeypatch):
 # ---- 5. the reply: everything from the one transaction; refusals in fixed words ---------------------------------
 
 async def test_a_confirmation_answers_from_the_use_case_alone(demo, monkeypatch):
-    monkeypatch.setattr(accounts, "local_today", lambda _account: TODAY)
+    monkeypatch.setattr(accounts, "local_today", lambda _account, _now=None: TODAY)
 
     def no_second_read(_ref):
         raise AssertionError("read after the agreement was written")
 
-    monkeypatch.setattr(agreements, "negotiable", no_second_read)
+    monkeypatch.setattr(negotiation, "negotiable", no_second_read)
     terms = plan_by_months(BALANCE, 6, TODAY + timedelta(days=7), "USD")
     dispatcher = CollectingDispatcher()
     await ActionConfirmTerms().run(dispatcher, tracker("yes", intent="affirm", verified=True, account_ref="acc-1001",
@@ -247,7 +251,7 @@ async def test_a_confirmation_answers_from_the_use_case_alone(demo, monkeypatch)
     SettlementTerms(Decimal("950.00"), TODAY + timedelta(days=3)),  # 23% off: beyond the bot's 20%
 ], ids=["settlement-51pct", "settlement-23pct"])
 async def test_no_refusal_shows_the_debtor_a_limit(demo, monkeypatch, terms):
-    monkeypatch.setattr(accounts, "local_today", lambda _account: TODAY)
+    monkeypatch.setattr(accounts, "local_today", lambda _account, _now=None: TODAY)
     dispatcher = CollectingDispatcher()
     await ActionConfirmTerms().run(dispatcher, tracker("yes", intent="affirm", verified=True, account_ref="ACC-1001",
                                                        pending_terms=json.dumps(terms_to_dict(terms))), DOMAIN)
@@ -261,7 +265,7 @@ async def test_no_refusal_shows_the_debtor_a_limit(demo, monkeypatch, terms):
 
 
 async def test_a_paused_account_is_refused_with_the_holds_own_words(demo):
-    cases.open_dispute("ACC-1001", "not_mine", "", "conv-0")
+    in_transaction(cases.open_dispute, "ACC-1001", "not_mine", "", "conv-0")
     terms = SettlementTerms(Decimal("1100.00"), TODAY + timedelta(days=3))
     dispatcher = CollectingDispatcher()
     await ActionConfirmTerms().run(dispatcher, tracker("yes", intent="affirm", verified=True, account_ref="ACC-1001",
@@ -273,11 +277,11 @@ async def test_a_paused_account_is_refused_with_the_holds_own_words(demo):
 # ---- 4. dispute references ------------------------------------------------------------------------------------
 
 def test_dispute_references_are_long_and_a_collision_is_retried(demo, monkeypatch):
-    first = cases.open_dispute("ACC-1001", "not_mine", "", "conv-1").reference
+    first = in_transaction(cases.open_dispute, "ACC-1001", "not_mine", "", "conv-1").reference
     assert re.fullmatch(r"DSP-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}", first)
     generated = iter([first, first, "DSP-0000-0000-0002"])
     monkeypatch.setattr(cases, "new_dispute_reference", lambda: next(generated))
-    second = cases.open_dispute("ACC-1002", "wrong_amount", "", "conv-2")
+    second = in_transaction(cases.open_dispute, "ACC-1002", "wrong_amount", "", "conv-2")
     assert second.new and second.reference == "DSP-0000-0000-0002"
     assert state("ACC-1002")["disputes"][0]["reference"] == "DSP-0000-0000-0002"
 
@@ -354,7 +358,7 @@ def _dead_run_lock_goes_with_its_connection() -> None:
 
 def _dead_run_lock_expires() -> None:
     """SQLite: a dead run cannot release its row; the lock expires, and the old run stops at its next renew."""
-    t0 = datetime(2026, 11, 23, 3, 0, tzinfo=timezone.utc)
+    t0 = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
     ttl = timedelta(minutes=15)
     held = run_lock("batch", ttl=ttl, clock=lambda: t0)
     renew = held.__enter__()  # a run that never returns: its process died
@@ -380,7 +384,7 @@ def test_a_death_report_and_its_handoff_are_written_together_or_not_at_all(demo,
 
     monkeypatch.setattr(audit, "record", failing)
     with pytest.raises(RuntimeError):
-        cases.report_death("ACC-1001", "conv-death", "his sister, 555 0100", reporter_verified=False)
+        in_transaction(cases.report_death, "ACC-1001", "conv-death", "his sister, 555 0100", reporter_verified=False)
     with unit_of_work() as session:
         assert session.scalars(select(Handoff)).all() == []
         assert "deceased_reported" not in {f.flag for f in accounts.get(session, "ACC-1001").flags}

@@ -1,4 +1,7 @@
-"""Channel security without the servers: screening, commands, the REST channel in-process (the rest: tests/stack/test_security_channels.py)."""
+"""Channel security without the servers: screening, commands, the REST channel in-process.
+
+The rest, with the servers: tests/stack/test_security_channels.py.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -20,6 +23,7 @@ from bot.domain.inbound import (
 from bot.services import choices
 from bot.sms.standin import free_port
 from bot.storage.db import engine_for
+from tests.support.database import in_transaction
 
 AGENCY_PHONE = "1-800-555-0142"  # bot.config.agency_phone()'s default: the apology says how to reach a person
 
@@ -74,21 +78,22 @@ def test_the_client_is_the_servers_to_say():
 
 def test_offered_choices_are_persisted_and_spent_by_the_next_message(db):
     conversation = uuid.uuid4().hex
-    assert choices.offered(conversation) == [] and choices.take(conversation) == []
-    choices.offer(conversation, ["/affirm", "/deny"])
+    assert in_transaction(choices.offered, conversation) == [] and in_transaction(choices.take, conversation) == []
+    in_transaction(choices.offer, conversation, ["/affirm", "/deny"])
     engine_for(db).dispose()  # nothing kept in this process: it is in the database
-    assert choices.offered(conversation) == ["/affirm", "/deny"]
-    choices.offer(conversation, ["It's not mine", "Something else"])  # the latest offer replaces
-    assert choices.take(conversation) == ["It's not mine", "Something else"]
-    assert choices.take(conversation) == []  # spent: a "2" typed later means 2
+    assert in_transaction(choices.offered, conversation) == ["/affirm", "/deny"]
+    in_transaction(choices.offer, conversation, ["It's not mine", "Something else"])  # the latest offer replaces
+    assert in_transaction(choices.take, conversation) == ["It's not mine", "Something else"]
+    assert in_transaction(choices.take, conversation) == []  # spent: a "2" typed later means 2
 
 
 def test_a_message_id_is_first_delivered_once(db):
     sid = "SM" + uuid.uuid4().hex
-    assert choices.first_delivery(sid) is True
+    assert in_transaction(choices.first_delivery, sid) is True
     engine_for(db).dispose()
-    assert choices.first_delivery(sid) is False
-    assert choices.first_delivery("SM" + "x" * 200) is True and choices.first_delivery("SM" + "x" * 200) is False
+    assert in_transaction(choices.first_delivery, sid) is False
+    assert in_transaction(choices.first_delivery, "SM" + "x" * 200) is True
+    assert in_transaction(choices.first_delivery, "SM" + "x" * 200) is False
 
 
 # --- the REST channel in process (production settings, the client, the log) --------------------------

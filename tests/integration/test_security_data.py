@@ -9,7 +9,7 @@ import logging
 import os
 import stat
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,11 +26,11 @@ from bot.storage.orm import (
     VerificationAttempt,
 )
 from tests.support import ARTEFACTS
-from tests.support.database import create_postgres_database, run_cli, write
+from tests.support.database import create_postgres_database, in_locking_transaction, in_transaction, run_cli, write
 
 JORDAN_PHONE = "+15551230001"
 JORDAN_DOB_FORMS = ("12 March 1985", "1985-03-12", "03/12/1985")
-NOW = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
 
 def one_line_error(result) -> str:
@@ -173,7 +173,8 @@ def test_an_accounts_file_reports_every_problem_of_every_row(db, tmp_path):
     result = run_cli("import-accounts", str(write(tmp_path / "a.csv", HEADER + "".join(rows))), database=db,
                      check=False)
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    line = {n: next(l for l in result.stderr.splitlines() if l.strip().startswith(f"line {n}:")) for n in (2, 3, 4)}
+    line = {n: next(text for text in result.stderr.splitlines() if text.strip().startswith(f"line {n}:"))
+            for n in (2, 3, 4)}
     assert "date_of_birth: '1970-02-31' is not a real date" in line[2]
     assert "placed_on: '2026-02-30' is not a real date" in line[2]
     assert "not an ISO 8601" not in line[2]
@@ -244,7 +245,8 @@ def _add_events(url: str, sender_id: str, texts: list[str], timestamp: float) ->
 
 def _events_of(url: str, sender_id: str) -> list[str]:
     with engine_for(url).connect() as connection:
-        return list(connection.execute(text("SELECT data FROM events WHERE sender_id = :s"), {"s": sender_id}).scalars())
+        rows = connection.execute(text("SELECT data FROM events WHERE sender_id = :s"), {"s": sender_id})
+        return list(rows.scalars())
 
 
 def _demo(db: str) -> None:
@@ -264,19 +266,22 @@ def test_erase_removes_the_debtors_personal_data_and_keeps_the_books(db, tmp_pat
     _demo(db)
     _second_account_for_jordan(db, tmp_path)
     web, texts, other = (f"erase-{kind}-{uuid.uuid4().hex[:8]}" for kind in ("web", "sms", "other"))
-    first_due = (datetime.now(timezone.utc).date() + timedelta(days=14)).isoformat()  # `agree` works on today
+    first_due = (datetime.now(UTC).date() + timedelta(days=14)).isoformat()  # `agree` works on today
     run_cli("agree", "ACC-1001", "plan", "--months", "6", "--date", first_due, "--tier", "agent",
             "--actor", "kim", "--conversation", web, database=db)
-    cases.note_hardship("ACC-1001", "I lost my job at the mill on 3 May 2026, call me on +15551239999", web)
-    cases.add_contact_points("ACC-1001", [("phone", "+15551238888"), ("email", "jordan@home.example")], web)
-    cases.open_dispute("ACC-2001", "wrong_amount", "my sister Jane Avery paid it", web)
-    handoffs.open_handoff(web, "request_human", "ACC-1001", words="I'm Jordan, born 12 March 1985")
+    in_transaction(cases.note_hardship, "ACC-1001", "I lost my job at the mill on 3 May 2026, call me on +15551239999",
+                   web)
+    in_transaction(cases.add_contact_points, "ACC-1001", [("phone", "+15551238888"), ("email", "jordan@home.example")],
+                   web)
+    in_transaction(cases.open_dispute, "ACC-2001", "wrong_amount", "my sister Jane Avery paid it", web)
+    in_transaction(handoffs.open_handoff, web, "request_human", "ACC-1001", words="I'm Jordan, born 12 March 1985")
     with unit_of_work() as session:
         session.add(PhoneConversation(phone=JORDAN_PHONE, conversation_id=texts))
         session.add(OfferedChoices(conversation_id=web, payloads=["/affirm"]))
-    sms.set_opt_out(JORDAN_PHONE, True, texts)
+    in_transaction(sms.set_opt_out, JORDAN_PHONE, True, texts)
     from bot.services import identity
-    identity.verify("ACC-1001", "1 January 1970", now=NOW, conversation_id=web, client="ip:203.0.113.7")
+    in_locking_transaction(identity.verify, "ACC-1001", "1 January 1970", now=NOW, conversation_id=web,
+                           client="ip:203.0.113.7")
     _add_events(db, web, ["ACC-1001", "12 March 1985", "I lost my job"], NOW.timestamp())
     _add_events(db, texts, ["03/12/1985", "STOP"], NOW.timestamp())
     _add_events(db, other, ["someone else's words"], NOW.timestamp())
@@ -314,7 +319,8 @@ def test_erase_removes_the_debtors_personal_data_and_keeps_the_books(db, tmp_pat
     from bot.services import identity
 
     for answer in ("1 January 1900", "12 March 1985"):
-        outcome = identity.verify("ACC-1001", answer, now=NOW, conversation_id=web, client="ip:203.0.113.7").outcome
+        outcome = in_locking_transaction(identity.verify, "ACC-1001", answer, now=NOW, conversation_id=web,
+                                         client="ip:203.0.113.7").outcome
         assert outcome is not identity.Outcome.VERIFIED
 
 
@@ -343,9 +349,9 @@ def test_erase_and_purge_work_before_rasa_ever_ran(backend, tmp_path):
 
 def test_purge_deletes_conversation_texts_past_the_retention_and_says_what_first(db, monkeypatch):
     old, recent = (f"purge-{kind}-{uuid.uuid4().hex[:8]}" for kind in ("old", "recent"))
-    long_ago = datetime(2025, 6, 1, tzinfo=timezone.utc)
+    long_ago = datetime(2025, 6, 1, tzinfo=UTC)
     _add_events(db, old, ["12 March 1985", "my number is +15551230001"], long_ago.timestamp())
-    _add_events(db, recent, ["hello"], datetime(2026, 11, 20, tzinfo=timezone.utc).timestamp())
+    _add_events(db, recent, ["hello"], datetime(2026, 11, 20, tzinfo=UTC).timestamp())
     with unit_of_work() as session:
         session.add_all([VerificationAttempt(reference="ACC-1001", client="ip:203.0.113.9", succeeded=False,
                                              attempted_at=long_ago),
@@ -354,7 +360,7 @@ def test_purge_deletes_conversation_texts_past_the_retention_and_says_what_first
                          OfferedChoices(conversation_id=old, payloads=["/affirm"], offered_at=long_ago)])
     with engine_for(db).connect() as connection:
         expected_events = connection.execute(text("SELECT count(*) FROM events WHERE timestamp < :t"),
-                                             {"t": datetime(2025, 11, 23, 15, tzinfo=timezone.utc).timestamp()}).scalar()
+                                             {"t": datetime(2025, 11, 23, 15, tzinfo=UTC).timestamp()}).scalar()
     assert expected_events >= 2
 
     monkeypatch.setenv("RETENTION_DAYS", "365")

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import jwt
@@ -207,7 +207,7 @@ def test_in_production_nothing_falls_back_to_development_values(monkeypatch):
 
 
 def test_the_api_token_is_a_short_lived_admin_jwt():
-    issued = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)
+    issued = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
     token = rasa_api_token(10, key="k" * 32, now=issued)
     payload = jwt.decode(token, "k" * 32, algorithms=["HS256"], options={"verify_exp": False})
     assert payload == {"user": {"username": "operator", "role": "admin"},

@@ -6,7 +6,7 @@ Each attack test performs the attack as the issue describes it and fails on 5e1d
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -23,10 +23,10 @@ from bot.sms.standin import inbound_sms, signed_headers
 from bot.storage.db import engine_for, unit_of_work
 from bot.storage.migrate import alembic_config
 from bot.storage.orm import AuditEvent, PhoneConversation, SmsConsent
-from tests.support.database import create_postgres_database, run_cli, write
+from tests.support.database import create_postgres_database, in_transaction, run_cli, write
 
 TODAY = date(2026, 11, 23)
-DAYTIME = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)  # 09:00 in Chicago
+DAYTIME = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # 09:00 in Chicago
 JORDAN = "+15551230001"  # ACC-1001, America/Chicago
 STRANGER = "+15551239999"  # on file nowhere
 HEADER = ("account_ref,creditor_id,original_creditor,debtor_name,date_of_birth,postcode,phone,email,timezone,"
@@ -35,8 +35,8 @@ HEADER = ("account_ref,creditor_id,original_creditor,debtor_name,date_of_birth,p
 
 @pytest.fixture
 def demo(db) -> str:
-    imports.import_policies(DEMO / "policies.yml")
-    imports.import_accounts(DEMO / "accounts.csv", TODAY)
+    in_transaction(imports.import_policies, DEMO / "policies.yml")
+    in_transaction(imports.import_accounts, DEMO / "accounts.csv", TODAY)
     return db
 
 
@@ -44,7 +44,7 @@ def import_later(tmp_path: Path, phone: str, zone: str = "America/Chicago", ref:
                  name: str = "Lee Later") -> None:
     """An account placed after the STOP, whose debtor's phone is the number that texted it."""
     row = f"{ref},ACME,Acme Mobile,{name},1990-05-05,60601,{phone},,{zone},USD,300.00,0,0,2026-10-01\n"
-    imports.import_accounts(write(tmp_path / f"{ref}.csv", HEADER + row), TODAY)
+    in_transaction(imports.import_accounts, write(tmp_path / f"{ref}.csv", HEADER + row), TODAY)
 
 
 def dry_run_skips(database: str, now: datetime) -> tuple[set[str], dict[str, str]]:
@@ -102,19 +102,19 @@ def test_a_debtors_country_comes_from_their_time_zone(zone, region):
 @pytest.mark.parametrize("as_imported", [STRANGER, "(555) 123-9999", "555.123.9999"])
 def test_a_stop_from_a_number_on_file_nowhere_holds_when_the_number_is_imported_later(demo, tmp_path, as_imported):
     """Attack: text STOP before the number is on file; on 5e1d85d it was only audited, and the reminder went out."""
-    assert sms.set_opt_out(STRANGER, True, "sms-conversation") == 0  # nobody has the number yet
+    assert in_transaction(sms.set_opt_out, STRANGER, True, "sms-conversation") == 0  # nobody has the number yet
     import_later(tmp_path, as_imported)
     sends, skips = dry_run_skips(demo, DAYTIME)
     assert skips.get("R-LATER") == "opted out of sms" and STRANGER not in sends
     verdict = sms_verdict("R-LATER", STRANGER)
     assert not verdict.allowed and verdict.reason == "opted out of sms"
     assert json_of("R-LATER")["flags"]["sms_opt_out"] is True
-    assert sms.is_opted_out(STRANGER)
+    assert in_transaction(sms.is_opted_out, STRANGER)
 
 
 def test_a_start_from_a_number_on_file_nowhere_is_remembered_too(demo, tmp_path):
-    sms.set_opt_out(STRANGER, True, "c1")
-    sms.set_opt_out(STRANGER, False, "c1")
+    in_transaction(sms.set_opt_out, STRANGER, True, "c1")
+    in_transaction(sms.set_opt_out, STRANGER, False, "c1")
     import_later(tmp_path, STRANGER)
     assert sms_verdict("R-LATER", STRANGER).allowed
     with unit_of_work() as session:
@@ -127,13 +127,15 @@ def test_a_number_typed_without_its_country_code_is_the_number_an_opt_out_names(
     """Attack: a debtor types a number as people do; on 5e1d85d it was kept as 5551230001 and a STOP from
     +15551230001 did not cover it, so it could still be texted."""
     # Jordan (Chicago) retypes his own number: the same number, nothing new.
-    assert cases.add_contact_points("ACC-1001", contact_details_in("my number is 555-123-0001"), "c1").known == (JORDAN,)
+    known = in_transaction(cases.add_contact_points, "ACC-1001", contact_details_in("my number is 555-123-0001"), "c1")
+    assert known.known == (JORDAN,)
     # Sam (New York) gives Jordan's number, typed the same way.
-    assert cases.add_contact_points("ACC-1002", contact_details_in("or call 555-123-0001"), "c2").added == (JORDAN,)
+    added = in_transaction(cases.add_contact_points, "ACC-1002", contact_details_in("or call 555-123-0001"), "c2")
+    assert added.added == (JORDAN,)
     with unit_of_work() as session:
         added = [p.value for p in accounts.get(session, "ACC-1002").debtor.contact_points if p.source == "debtor"]
     assert added == [JORDAN]
-    assert sms.set_opt_out(JORDAN, True, "c3") == 2  # Jordan's account and Sam's
+    assert in_transaction(sms.set_opt_out, JORDAN, True, "c3") == 2  # Jordan's account and Sam's
     verdict = sms_verdict("ACC-1002", JORDAN)
     assert not verdict.allowed and verdict.reason == "opted out of sms"
     view = json_of("ACC-1002")
@@ -145,24 +147,25 @@ def test_a_number_typed_without_its_country_code_is_the_number_an_opt_out_names(
 @pytest.mark.parametrize("written", ["+1 (555) 123-0001", "+1 555-123-0001", "+1.555.123.0001"])
 def test_an_opt_out_from_a_formatted_number_matches_the_number_on_file(demo, written):
     """Attack: the number arrives formatted; on 5e1d85d opt-outs matched exact strings and this one matched none."""
-    assert sms.set_opt_out(written, True, "c1") == 1
-    assert sms.is_opted_out(JORDAN)
+    assert in_transaction(sms.set_opt_out, written, True, "c1") == 1
+    assert in_transaction(sms.is_opted_out, JORDAN)
     assert json_of("ACC-1001")["flags"]["sms_opt_out"] is True
     assert not sms_verdict("ACC-1001", JORDAN).allowed
     with unit_of_work() as session:
         assert session.get(SmsConsent, JORDAN).opted_out
         assert [a.account_ref for a in sms.accounts_on(session, written)] == ["ACC-1001"]
-    assert sms.conversation_for(written) == sms.conversation_for(JORDAN)  # one number, one conversation
-    assert sms.phone_of(sms.conversation_for(written)) == JORDAN
+    # One number, one conversation.
+    assert in_transaction(sms.conversation_for, written) == in_transaction(sms.conversation_for, JORDAN)
+    assert in_transaction(sms.phone_of, in_transaction(sms.conversation_for, written)) == JORDAN
 
 
 def test_what_is_not_a_phone_number_gets_nothing(demo):
     for junk in ("not-a-number", "+1555", "12345", ""):
         with pytest.raises(sms.NotAPhoneNumber):
-            sms.conversation_for(junk)
+            in_transaction(sms.conversation_for, junk)
         with pytest.raises(sms.NotAPhoneNumber):
-            sms.set_opt_out(junk, True, "c1")
-        assert sms.is_opted_out(junk)  # never texted
+            in_transaction(sms.set_opt_out, junk, True, "c1")
+        assert in_transaction(sms.is_opted_out, junk)  # never texted
         with unit_of_work() as session:
             assert sms.accounts_on(session, junk) == []
     with unit_of_work() as session:
@@ -171,8 +174,8 @@ def test_what_is_not_a_phone_number_gets_nothing(demo):
 
 
 def test_a_number_reported_wrong_is_matched_however_it_was_written(demo):
-    assert cases.report_wrong_party("c1", ["+1 (555) 123-0002"]) == 1  # Sam's number, formatted
-    assert cases.report_wrong_party("c2", ["555 123 0001"], "ACC-1001") == 1  # read in Jordan's country
+    assert in_transaction(cases.report_wrong_party, "c1", ["+1 (555) 123-0002"]) == 1  # Sam's number, formatted
+    assert in_transaction(cases.report_wrong_party, "c2", ["555 123 0001"], "ACC-1001") == 1  # read in Jordan's country
     assert "wrong person" in sms_verdict("ACC-1002", "+15551230002").reason
     assert "wrong person" in sms_verdict("ACC-1001", JORDAN).reason
 
@@ -183,16 +186,16 @@ def test_a_number_reported_wrong_is_matched_however_it_was_written(demo):
     ("call me", "'call me' is not a possible phone number"),
 ])
 def test_an_imported_phone_that_is_not_a_number_is_a_bad_row(db, tmp_path, phone, reason):
-    imports.import_policies(DEMO / "policies.yml")
+    in_transaction(imports.import_policies, DEMO / "policies.yml")
     row = f"R-1,ACME,,Bad Phone,1990-05-05,60601,{phone},,America/Chicago,USD,300.00,0,0,2026-10-01\n"
     with pytest.raises(imports.ImportRejected) as rejected:
-        imports.import_accounts(write(tmp_path / "a.csv", HEADER + row), TODAY)
+        in_transaction(imports.import_accounts, write(tmp_path / "a.csv", HEADER + row), TODAY)
     assert [(p.line, p.reason) for p in rejected.value.problems] == [
         (2, f"phone {reason}: write it in E.164 such as +15551230001")]
 
 
 def test_an_imported_national_number_is_stored_in_e164(db, tmp_path):
-    imports.import_policies(DEMO / "policies.yml")
+    in_transaction(imports.import_policies, DEMO / "policies.yml")
     import_later(tmp_path, "(555) 123-7777", ref="R-US")
     import_later(tmp_path, "07700 900456", zone="Europe/London", ref="R-GB", name="Gil Britton")
     with unit_of_work() as session:
@@ -226,7 +229,7 @@ def test_the_migration_moves_opt_outs_to_the_numbers_and_stores_numbers_in_e164(
         (2, "garbage", True, "active"),
     ]
     with engine.begin() as connection:
-        now = datetime(2026, 11, 1, tzinfo=timezone.utc)
+        now = datetime(2026, 11, 1, tzinfo=UTC)
         for debtor_id, zone in ((1, "America/Chicago"), (2, "Europe/London")):
             connection.execute(text(
                 "INSERT INTO debtors (id, name, date_of_birth, postcode, timezone, created_at)"

@@ -6,7 +6,7 @@ the real clock, far inside the 24-hour window.
 """
 import json
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import requests
@@ -23,9 +23,9 @@ from bot.services import accounts, identity, imports
 from bot.services.identity import Outcome
 from bot.storage.db import unit_of_work
 from bot.storage.orm import AuditEvent, VerificationAttempt
-from tests.support.database import run_cli, write
+from tests.support.database import in_locking_transaction, in_transaction, run_cli, write
 
-NOW = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 JORDAN, SAM = "+15551230001", "+15551230002"
 HOUSEHOLD = (  # Casey shares Jordan's phone and postcode
     "account_ref,creditor_id,original_creditor,debtor_name,date_of_birth,postcode,phone,email,timezone,"
@@ -36,14 +36,14 @@ DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 
 @pytest.fixture
 def demo(db):
-    imports.import_policies(DEMO / "policies.yml")
-    imports.import_accounts(DEMO / "accounts.csv", date(2026, 11, 23))
+    in_transaction(imports.import_policies, DEMO / "policies.yml")
+    in_transaction(imports.import_accounts, DEMO / "accounts.csv", date(2026, 11, 23))
     return db
 
 
 @pytest.fixture
 def household(demo, tmp_path):
-    imports.import_accounts(write(tmp_path / "household.csv", HOUSEHOLD), date(2026, 11, 23))
+    in_transaction(imports.import_accounts, write(tmp_path / "household.csv", HOUSEHOLD), date(2026, 11, 23))
     return demo
 
 
@@ -65,7 +65,7 @@ def view(ref: str, now: datetime = NOW) -> dict:
 
 def brute_force(ref: str, n: int, now: datetime = NOW, client: str | None = None) -> list[Outcome]:
     """n wrong dates of birth, one a minute, each from a new conversation."""
-    return [identity.verify(ref, f"{day} January 1970", now=now - timedelta(minutes=n - day),
+    return [in_locking_transaction(identity.verify, ref, f"{day} January 1970", now=now - timedelta(minutes=n - day),
                             conversation_id=uuid.uuid4().hex, client=client).outcome for day in range(1, n + 1)]
 
 
@@ -73,7 +73,8 @@ def brute_force(ref: str, n: int, now: datetime = NOW, client: str | None = None
 
 def test_five_failures_for_a_reference_refuse_even_the_right_date_until_24_hours_have_passed(demo):
     assert brute_force("ACC-1001", REFERENCE_FAILURE_LIMIT) == [Outcome.FAILED] * REFERENCE_FAILURE_LIMIT
-    right = identity.verify("ACC-1001", "12 March 1985", now=NOW, conversation_id="new-conversation")
+    right = in_locking_transaction(identity.verify, "ACC-1001", "12 March 1985", now=NOW,
+                                   conversation_id="new-conversation")
     assert right.outcome is Outcome.REFUSED  # whatever the date: it is not even checked
     first_failure = NOW - timedelta(minutes=REFERENCE_FAILURE_LIMIT - 1)
     assert right.locked_until == first_failure + timedelta(hours=24)
@@ -84,46 +85,50 @@ def test_five_failures_for_a_reference_refuse_even_the_right_date_until_24_hours
     assert attempts_kept() == 5  # a refusal is audited, not counted: hammering a lock does not prolong it
 
     later = right.locked_until
-    assert identity.verify("ACC-1001", "12 March 1985", now=later).outcome is Outcome.VERIFIED
+    assert in_locking_transaction(identity.verify, "ACC-1001", "12 March 1985", now=later).outcome is Outcome.VERIFIED
     # The oldest failure has left the window: four remain, under the limit.
     assert view("ACC-1001", later)["verification"] == {"failures_24h": 4, "locked_until": None}
 
 
 def test_references_are_counted_as_given_whatever_their_case_and_spacing(demo):
     for given in ("acc-1001", " ACC-1001", "Acc-1001 ", "ACC-1001", "acc-1001"):
-        identity.verify(given, "1 January 1970", now=NOW)
-    assert identity.verify("ACC-1001", "12 March 1985", now=NOW).outcome is Outcome.REFUSED
+        in_locking_transaction(identity.verify, given, "1 January 1970", now=NOW)
+    assert in_locking_transaction(identity.verify, "ACC-1001", "12 March 1985", now=NOW).outcome is Outcome.REFUSED
 
 
 def test_a_locked_unknown_reference_answers_like_a_locked_known_one(demo):
     for ref in ("ACC-1001", "ZZ-0000"):
         outcomes = brute_force(ref, REFERENCE_FAILURE_LIMIT)
         assert outcomes == [Outcome.FAILED] * REFERENCE_FAILURE_LIMIT
-    known = identity.verify("ACC-1001", "12 March 1985", now=NOW)
-    unknown = identity.verify("ZZ-0000", "12 March 1985", now=NOW)
+    known = in_locking_transaction(identity.verify, "ACC-1001", "12 March 1985", now=NOW)
+    unknown = in_locking_transaction(identity.verify, "ZZ-0000", "12 March 1985", now=NOW)
     assert known == unknown and known.outcome is Outcome.REFUSED
 
 
 def test_a_client_failing_on_many_references_is_refused_on_any_other(demo):
     client = "ip:203.0.113.9"
     for i in range(CLIENT_FAILURE_LIMIT):
-        assert identity.verify(f"ZZ-{i:04d}", "1 January 1970", now=NOW - timedelta(minutes=i),
+        assert in_locking_transaction(identity.verify, f"ZZ-{i:04d}", "1 January 1970", now=NOW - timedelta(minutes=i),
                                client=client).outcome is Outcome.FAILED
-    assert identity.verify("ACC-1001", "12 March 1985", now=NOW, client=client).outcome is Outcome.REFUSED
+    refused = in_locking_transaction(identity.verify, "ACC-1001", "12 March 1985", now=NOW, client=client)
+    assert refused.outcome is Outcome.REFUSED
     # Another client, and the debtor themselves, are not held up by it.
-    assert identity.verify("ACC-1001", "12 March 1985", now=NOW, client="ip:198.51.100.7").outcome is Outcome.VERIFIED
+    other = in_locking_transaction(identity.verify, "ACC-1001", "12 March 1985", now=NOW, client="ip:198.51.100.7")
+    assert other.outcome is Outcome.VERIFIED
 
 
 def test_a_lock_holds_by_sms_for_the_same_reference(demo):
     brute_force("ACC-1001", REFERENCE_FAILURE_LIMIT)
-    assert identity.verify_by_phone(JORDAN, "12 March 1985", now=NOW).outcome is Outcome.REFUSED
-    assert identity.verify_by_phone(SAM, "30 November 1979", now=NOW).outcome is Outcome.VERIFIED  # others go on
+    assert in_locking_transaction(identity.verify_by_phone, JORDAN, "12 March 1985", now=NOW).outcome is Outcome.REFUSED
+    sam = in_locking_transaction(identity.verify_by_phone, SAM, "30 November 1979", now=NOW)
+    assert sam.outcome is Outcome.VERIFIED  # others go on
 
 
 def test_failures_by_sms_count_against_the_references_on_the_number(demo):
     for day in range(1, REFERENCE_FAILURE_LIMIT + 1):
-        assert identity.verify_by_phone(JORDAN, f"{day} January 1970", now=NOW).outcome is Outcome.FAILED
-    assert identity.verify("ACC-1001", "12 March 1985", now=NOW).outcome is Outcome.REFUSED
+        failed = in_locking_transaction(identity.verify_by_phone, JORDAN, f"{day} January 1970", now=NOW)
+        assert failed.outcome is Outcome.FAILED
+    assert in_locking_transaction(identity.verify, "ACC-1001", "12 March 1985", now=NOW).outcome is Outcome.REFUSED
     assert view("ACC-1001")["verification"]["failures_24h"] == REFERENCE_FAILURE_LIMIT
 
 
@@ -138,27 +143,27 @@ def stuffed_with_dates(around: date) -> str:
 def test_a_message_stuffed_with_dates_is_not_an_attempt_and_verifies_nobody(demo):
     stuffed = stuffed_with_dates(date(1985, 3, 12))
     assert "12/3/1985" in stuffed and len(stuffed) >= 900
-    assert identity.verify("ACC-1001", stuffed, now=NOW).outcome is Outcome.NOT_AN_ANSWER
-    assert identity.verify_by_phone(JORDAN, stuffed, now=NOW).outcome is Outcome.NOT_AN_ANSWER
+    assert in_locking_transaction(identity.verify, "ACC-1001", stuffed, now=NOW).outcome is Outcome.NOT_AN_ANSWER
+    assert in_locking_transaction(identity.verify_by_phone, JORDAN, stuffed, now=NOW).outcome is Outcome.NOT_AN_ANSWER
     assert attempts_kept() == 0
 
 
 def test_an_all_numeric_date_still_verifies_in_either_order(demo):
-    assert identity.verify("ACC-1001", "03/12/1985", now=NOW).outcome is Outcome.VERIFIED
-    assert identity.verify("ACC-1001", "12/03/1985", now=NOW).outcome is Outcome.VERIFIED
+    assert in_locking_transaction(identity.verify, "ACC-1001", "03/12/1985", now=NOW).outcome is Outcome.VERIFIED
+    assert in_locking_transaction(identity.verify, "ACC-1001", "12/03/1985", now=NOW).outcome is Outcome.VERIFIED
 
 
 # --- identity by phone: a household -----------------------------------------------------------------------
 
 def test_a_shared_postcode_verifies_no_one_in_a_household(household):
     for postcode in ("60614", "my zip is 60614"):
-        assert identity.verify_by_phone(JORDAN, postcode, now=NOW).outcome is Outcome.FAILED
-    casey = identity.verify_by_phone(JORDAN, "1 June 1988", now=NOW)
-    jordan = identity.verify_by_phone(JORDAN, "12 March 1985", now=NOW)
+        assert in_locking_transaction(identity.verify_by_phone, JORDAN, postcode, now=NOW).outcome is Outcome.FAILED
+    casey = in_locking_transaction(identity.verify_by_phone, JORDAN, "1 June 1988", now=NOW)
+    jordan = in_locking_transaction(identity.verify_by_phone, JORDAN, "12 March 1985", now=NOW)
     assert (casey.outcome, casey.account_ref) == (Outcome.VERIFIED, "ACC-2001")
     assert (jordan.outcome, jordan.account_ref) == (Outcome.VERIFIED, "ACC-1001")
     # One debtor alone on a number is still verified by their postcode.
-    sam = identity.verify_by_phone(SAM, "10027", now=NOW)
+    sam = in_locking_transaction(identity.verify_by_phone, SAM, "10027", now=NOW)
     assert (sam.outcome, sam.account_ref) == (Outcome.VERIFIED, "ACC-1002")
 
 
@@ -205,7 +210,7 @@ async def test_small_talk_or_a_reference_at_the_date_question_counts_nothing(dem
 @pytest.mark.parametrize("text, intent", [("hi", "greet"), ("ok", "affirm"), ("thanks", "thank"),
                                           ("what do you mean", "inform"), ("ACC-1001", "inform")])
 async def test_small_talk_by_sms_at_the_date_or_postcode_question_counts_nothing(demo, text, intent, monkeypatch):
-    monkeypatch.setattr("bot.services.sms.phone_of", lambda conversation: JORDAN)
+    monkeypatch.setattr("bot.services.sms.phone_of", lambda _uow, conversation: JORDAN)
     slots, said = await run(ValidateVerificationForm(), tracker(
         text, intent, client=f"phone:{JORDAN}", requested_slot="date_of_birth", identified_by_phone=True))
     assert slots == {"date_of_birth": None, "requested_slot": "date_of_birth"}  # the question, asked again
@@ -220,7 +225,7 @@ async def test_two_dates_in_one_answer_are_asked_again_as_one(demo):
 
 
 async def test_the_form_refuses_a_locked_reference_and_says_so_without_judging_the_date(demo):
-    brute_force("ACC-1001", REFERENCE_FAILURE_LIMIT, now=datetime.now(timezone.utc))  # the action uses the clock
+    brute_force("ACC-1001", REFERENCE_FAILURE_LIMIT, now=datetime.now(UTC))  # the action uses the clock
     slots, said = await run(ValidateVerificationForm(), tracker("12 March 1985", requested_slot="date_of_birth",
                                                                 account_ref="ACC-1001", sender="fresh"))
     assert slots["verification_locked"] is True and slots["verification_refused"] is True

@@ -37,7 +37,8 @@ TURNS: list[list[Event]] = [
      SlotSet("requested_slot", None, timestamp=2.2), ActionExecuted("action_listen", timestamp=2.3)],
     [ActionExecuted("action_session_start", timestamp=3.0), SessionStarted(timestamp=3.1),
      SlotSet("account_ref", "ACC-1001", timestamp=3.2), ActionExecuted("action_listen", timestamp=3.3),
-     _user("what do I owe", 3.4), BotUttered("1,234.56", timestamp=3.5), ActionExecuted("action_listen", timestamp=3.6)],
+     _user("what do I owe", 3.4), BotUttered("1,234.56", timestamp=3.5),
+     ActionExecuted("action_listen", timestamp=3.6)],
     [_user("thanks", 4.0), BotUttered("you're welcome", timestamp=4.1), ActionExecuted("action_listen", timestamp=4.2)],
 ]
 
@@ -75,7 +76,7 @@ def test_the_store_writes_the_rows_rasas_store_writes_with_the_answers_withheld(
 
     written, expected = _rows(database_url, mine), _rows(database_url, theirs)
     assert len(written) == sum(len(events) for events in TURNS)  # every event once, none twice
-    for row, rasa_row in zip(written, expected):
+    for row, rasa_row in zip(written, expected, strict=True):
         data, rasa_data = json.loads(row.pop("data")), json.loads(rasa_row.pop("data"))
         assert row == rasa_row
         if rasa_data.get("text") == "12 March 1985" or rasa_data.get("value") == "12 March 1985":

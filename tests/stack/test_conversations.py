@@ -14,11 +14,6 @@ pytestmark = pytest.mark.stack
 DEBT_WORDS = ("$", "balance", "owe", "debt", "acme", "1,234", "creditor", "collect")
 
 
-@pytest.fixture
-def demo(demo_stack):
-    return demo_stack
-
-
 class Chat:
     def __init__(self, stack: Stack):
         self.url = f"{stack.rasa_url}/webhooks/rest/webhook"
@@ -73,7 +68,7 @@ def test_asking_first_leads_through_verification_to_the_answer(demo):
 def test_three_failures_lock_and_nothing_is_disclosed(demo, db):
     chat = Chat(demo)
     chat.say("hello")
-    for attempt in range(3):
+    for _attempt in range(3):
         assert "date of birth" in chat.say("ACC-1001")
         reply = chat.say("1 January 1990")
         assert_discloses_nothing(reply)

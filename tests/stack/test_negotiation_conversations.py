@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.channels.rest import CONVERSATION_PREFIX
-from tests.stack.test_conversations import Chat, demo  # noqa: F401 - the fixture is used by name
+from tests.stack.test_conversations import Chat
 from tests.support.database import run_cli
 
 pytestmark = pytest.mark.stack

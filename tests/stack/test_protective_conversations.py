@@ -2,12 +2,7 @@
 import pytest
 
 from bot.channels.rest import CONVERSATION_PREFIX
-from tests.stack.test_conversations import (  # noqa: F401 - fixture by name
-    Chat,
-    assert_discloses_nothing,
-    audit_of,
-    demo,
-)
+from tests.stack.test_conversations import Chat, assert_discloses_nothing, audit_of
 from tests.stack.test_negotiation_conversations import account, verified_chat
 from tests.support.database import run_cli
 

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
@@ -82,7 +82,7 @@ def test_the_rasa_api_refuses_callers_without_a_bearer_token_and_any_token_in_a_
     real = stack.settings.token
     valid_jwt = rasa_api_token(key=real)
     in_url = [{"token": OLD_API_TOKEN}, {"token": real}, {"token": valid_jwt}, {"access_token": valid_jwt}]
-    expired = rasa_api_token(key=real, now=datetime.now(timezone.utc) - timedelta(hours=1))
+    expired = rasa_api_token(key=real, now=datetime.now(UTC) - timedelta(hours=1))
     unsigned = jwt.encode({"user": {"username": "x", "role": "admin"}}, "", "none")
     forged = [  # (credentials, the refusal)
         ({}, {401}),

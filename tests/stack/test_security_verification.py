@@ -1,4 +1,7 @@
-"""The security verification tests that need the real servers (the rest: tests/integration/test_security_verification.py)."""
+"""The security verification tests that need the real servers.
+
+The rest: tests/integration/test_security_verification.py.
+"""
 from __future__ import annotations
 
 import asyncio

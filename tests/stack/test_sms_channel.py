@@ -118,7 +118,8 @@ def shared_number(demo_stack, db, tmp_path):
     csv = write(tmp_path / "more.csv", (
         "account_ref,creditor_id,original_creditor,debtor_name,date_of_birth,postcode,phone,email,timezone,"
         "currency,principal,interest,fees,placed_on\n"
-        f"ACC-2001,ACME,Acme Mobile,Casey Avery,1988-06-01,60614,{JORDAN},,America/Chicago,USD,300.00,0,0,2026-10-01\n"))
+        f"ACC-2001,ACME,Acme Mobile,Casey Avery,1988-06-01,60614,{JORDAN},,America/Chicago,USD,300.00,0,0,"
+        "2026-10-01\n"))
     run_cli("import-accounts", str(csv), database=db)
 
 
@@ -144,7 +145,8 @@ def test_stop_then_help_then_start(demo_stack, db):
     assert account(db)["flags"]["sms_opt_out"] is False
     assert "date of birth" in joined(phone.text("what do I owe?"))  # the conversation goes on
     with unit_of_work() as session:
-        actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("sms_opt_%")).order_by(AuditEvent.id)))
+        actions = list(session.scalars(
+            select(AuditEvent.action).where(AuditEvent.action.like("sms_opt_%")).order_by(AuditEvent.id)))
     assert actions == ["sms_opt_out", "sms_opt_in"]
 
 

@@ -8,7 +8,9 @@ import sys
 import uuid
 from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
+from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import Any, TypeVar
 
 import psycopg2
 import pytest
@@ -16,10 +18,25 @@ from sqlalchemy.engine import make_url
 
 from bot import cli
 from bot.config import PROJECT_ROOT
+from bot.services.unit_of_work import SqlUnitOfWork, utcnow
 from bot.storage.db import engine_for
 from tests.support.postgres import DEFAULT_URL
 
 BACKENDS = ("sqlite", "postgresql")
+T = TypeVar("T")
+
+
+def in_transaction(use_case: Callable[..., T], *args: Any, now: datetime | None = None, locking: bool = False,
+                   **kwargs: Any) -> T:
+    """A use case in a unit of work of its own on DATABASE_URL, as an entry point runs it: `now` is its clock
+    (default the real time), `locking` as the entry point asks (identity's verifications do)."""
+    with SqlUnitOfWork(locking=locking, clock=(lambda: now) if now is not None else utcnow) as uow:
+        return use_case(uow, *args, **kwargs)
+
+
+def in_locking_transaction(use_case: Callable[..., T], *args: Any, now: datetime | None = None, **kwargs: Any) -> T:
+    """`in_transaction` in a locking unit of work, as the verification form runs identity's use cases."""
+    return in_transaction(use_case, *args, now=now, locking=True, **kwargs)
 
 
 def postgres_admin_url() -> str:
@@ -87,3 +104,8 @@ def run_cli_process(*args: str, database: str, check: bool = True,
 def write(path: Path, content: str) -> Path:
     path.write_text(content, encoding="utf-8")
     return path
+
+
+def noon_utc(day: date) -> datetime:
+    """18:00 UTC on `day`: still that date in every zone from UTC-12 to UTC+5 (the debtors' zones in the tests)."""
+    return datetime.combine(day, time(18), tzinfo=UTC)

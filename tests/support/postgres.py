@@ -13,6 +13,7 @@ import pwd
 import shutil
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,6 +51,15 @@ def _as_postgres_user(pg_ctl: str, directory: Path) -> str:
     return str(wrapper)
 
 
+def _wait_until_answering(url: str, timeout: float = 60) -> None:
+    """pg_ctl may report the server started while it still refuses connections ("starting up")."""
+    deadline = time.monotonic() + timeout
+    while not answers(url):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the throwaway PostgreSQL server did not answer at {url} within {timeout:.0f} s")
+        time.sleep(0.2)
+
+
 @contextmanager
 def server() -> Iterator[tuple[str, str]]:
     """An admin URL for PostgreSQL and where it comes from: TEST_POSTGRES_URL's server, or one started here."""
@@ -69,6 +79,7 @@ def server() -> Iterator[tuple[str, str]]:
         dbname="postgres", user="postgres", postgres_options="-c fsync=off -c full_page_writes=off",
     )
     executor.start()
+    _wait_until_answering(f"postgresql://postgres@127.0.0.1:{port}/postgres")
     try:
         yield (f"postgresql://postgres@127.0.0.1:{port}/postgres",
                f"a throwaway server started from {_pg_ctl()} (none answered at {url})")

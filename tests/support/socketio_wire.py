@@ -21,7 +21,7 @@ class WireSocket:
         self.proof: str | None = None
 
     @classmethod
-    async def open(cls, rasa_url: str, origin: str | None = None) -> "WireSocket":
+    async def open(cls, rasa_url: str, origin: str | None = None) -> WireSocket:
         """A connected socket; `origin` is the Origin header a browser page would send (none by default)."""
         url = rasa_url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
         connection = await asyncio.wait_for(websockets.connect(url, max_size=None, origin=origin), 10)

@@ -1,5 +1,5 @@
 """Contact rules at their boundaries, in the debtor's own time zone."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -7,7 +7,7 @@ import pytest
 from bot.domain.compliance import ContactSituation, may_contact, rule_set
 
 RULES = rule_set("us_reg_f")
-CHICAGO_NOON_UTC = datetime(2026, 11, 23, 18, 0, tzinfo=timezone.utc)  # 12:00 in Chicago (CST, UTC-6)
+CHICAGO_NOON_UTC = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)  # 12:00 in Chicago (CST, UTC-6)
 
 
 def situation(**changes) -> ContactSituation:
@@ -20,12 +20,12 @@ def situation(**changes) -> ContactSituation:
                                                   ("21:00", False), ("23:30", False)])
 def test_contact_window_in_the_debtors_zone(local_time, allowed):
     hour, minute = map(int, local_time.split(":"))
-    now = datetime(2026, 11, 23, hour, minute, tzinfo=ZoneInfo("America/Chicago")).astimezone(timezone.utc)
+    now = datetime(2026, 11, 23, hour, minute, tzinfo=ZoneInfo("America/Chicago")).astimezone(UTC)
     assert may_contact(situation(), now, RULES).allowed is allowed
 
 
 def test_the_same_utc_instant_differs_by_zone():
-    now = datetime(2026, 7, 1, 12, 30, tzinfo=timezone.utc)  # 08:30 in New York, 05:30 in Los Angeles
+    now = datetime(2026, 7, 1, 12, 30, tzinfo=UTC)  # 08:30 in New York, 05:30 in Los Angeles
     assert may_contact(situation(debtor_timezone="America/New_York"), now, RULES).allowed
     assert not may_contact(situation(debtor_timezone="America/Los_Angeles"), now, RULES).allowed
 

@@ -1,4 +1,4 @@
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -133,7 +133,7 @@ def test_references_are_counted_whatever_their_case_and_spacing():
 
 # --- locks -------------------------------------------------------------------------------------------
 
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def failures(n, reference="ACC-1001", client=None, start=NOW - timedelta(hours=5)):

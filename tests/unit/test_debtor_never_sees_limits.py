@@ -12,7 +12,7 @@ import ast
 import asyncio
 import json
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from string import Formatter
 from typing import Any
@@ -45,7 +45,7 @@ from bot.services.unit_of_work import FakeUnitOfWork, Negotiable
 
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 TODAY = date(2026, 11, 23)
-NOW = datetime(2026, 11, 23, 18, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 18, 30, tzinfo=UTC)
 PHONE = "1-800-555-0142"
 RAW_POLICY = {
     "settlement_pay_within_days": 13, "promise_max_days": 29, "plan_first_payment_within_days": 27,

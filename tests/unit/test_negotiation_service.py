@@ -1,5 +1,5 @@
 """The negotiation use case on a fake unit of work: proposals, counter-offers, caps, escalation, holds."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -31,7 +31,7 @@ from bot.services.negotiation import (
 from bot.services.unit_of_work import FakeUnitOfWork, Negotiable
 
 TODAY = date(2026, 11, 23)
-NOW = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 BALANCE = Decimal("1234.56")
 POLICY = parse_policy({  # the demo creditor's (bot/demo/policies.yml)
     "settlement_pay_within_days": 14, "promise_max_days": 30,
@@ -194,6 +194,18 @@ def test_an_unknown_account_is_not_negotiated(uow):
     with pytest.raises(UnknownAccount):
         propose(uow, Request("plan"), ref="NOPE")
     assert uow.commits == 0 and uow.rollbacks == 1
+
+
+def test_use_cases_a_caller_runs_together_commit_once_and_fail_together(uow):
+    with uow:
+        assert isinstance(propose(uow, Request("plan", Months(6), TODAY)), Proposal)
+        assert isinstance(negotiation.hardship_offer(uow, "ACC-1001", ASSISTANT), negotiation.HardshipOffer)
+        assert uow.commits == 0
+    assert uow.commits == 1
+    with pytest.raises(UnknownAccount), uow:
+        propose(uow, Request("plan"))
+        propose(uow, Request("plan"), ref="NOPE")
+    assert (uow.commits, uow.rollbacks) == (1, 1)
 
 
 # ---- answers to stated terms ---------------------------------------------------------------------

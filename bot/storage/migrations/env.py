@@ -6,6 +6,7 @@ from bot.storage.orm import Base
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")
+assert url, "bot.storage.migrate.alembic_config sets sqlalchemy.url"
 engine = create_engine(url, future=True)
 with engine.connect() as connection:
     context.configure(

@@ -3,9 +3,10 @@
 Revision ID: 0003
 Revises: 0002
 """
-from alembic import op
-import sqlalchemy as sa
+from datetime import UTC
 
+import sqlalchemy as sa
+from alembic import op
 
 revision = '0003'
 down_revision = '0002'
@@ -82,7 +83,7 @@ def _phones_upgrade() -> None:
 
     A typed number that turns out to be one the debtor already has is merged into it (a contact point is
     unique per debtor), keeping a wrong-party mark."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from bot.domain.phones import region_of_timezone, to_e164
 
@@ -110,7 +111,7 @@ def _phones_upgrade() -> None:
             if status == "wrong":
                 bind.execute(sa.text("UPDATE contact_points SET status = 'wrong' WHERE id = :id"), {"id": keeper})
             bind.execute(sa.text("DELETE FROM contact_points WHERE id = :id"), {"id": point_id})
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for number in sorted(opted_out):
         bind.execute(sa.text("INSERT INTO sms_consents (phone, opted_out, updated_at) VALUES (:phone, :yes, :now)"),
                      {"phone": number, "yes": True, "now": now})

@@ -11,8 +11,8 @@ from rasa_sdk.events import ConversationPaused, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import answer_text, latest_intent
-from bot.domain.cases import case_number_in, contact_details_in, dispute_reason_in
+from actions.common import answer_text, earlier_user_intent, latest_intent
+from bot.domain.cases import case_number_in, contact_details_in, details_given, dispute_reason_in
 from bot.domain.flows import CASE_NOT_ANSWERS as NOT_ANSWERS
 from bot.domain.flows import CASE_TOPICS
 from bot.domain.money import format_money
@@ -25,17 +25,6 @@ CASE_SLOTS = ("case_topic", "case_reason", "case_details")
 
 def clear_case() -> list[dict[str, Any]]:
     return [SlotSet(name, None) for name in CASE_SLOTS]
-
-
-def _prefilled_details(topic: str, text: str) -> str | None:
-    """Details the opening message already gives, so the debtor is not asked for them again."""
-    if topic == "hardship" and len(text.split()) >= 6:
-        return text
-    if topic in ("attorney", "deceased", "update_contact") and contact_details_in(text):
-        return text
-    if topic == "bankruptcy" and case_number_in(text):
-        return text
-    return None
 
 
 class ValidateCaseForm(FormValidationAction):
@@ -67,7 +56,7 @@ class ValidateCaseForm(FormValidationAction):
         if text is None or tracker.get_slot("case_details") is not None or not topic:
             return {}
         if tracker.get_slot("requested_slot") != "case_details":
-            prefilled = _prefilled_details(topic, text) if tracker.get_slot("requested_slot") is None else None
+            prefilled = details_given(topic, text) if tracker.get_slot("requested_slot") is None else None
             return {"case_details": prefilled} if prefilled else {}
         if topic == "update_contact" and not contact_details_in(text):
             dispatcher.utter_message(response="utter_no_contact_details")
@@ -226,19 +215,11 @@ class ActionClarify(Action):
         return "action_clarify"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
-        if previous_user_intent(tracker) == "nlu_fallback":
+        if earlier_user_intent(tracker.events, skip=1) == "nlu_fallback":  # the one before this
             return hand_off(dispatcher, tracker, "misunderstanding",
                             words=(tracker.latest_message.get("text") or "")[:500])
         dispatcher.utter_message(response="utter_default")
         return []
-
-
-def previous_user_intent(tracker: Tracker) -> str | None:
-    """The intent of the user message before the latest one."""
-    user_turns = [event for event in tracker.events if event.get("event") == "user"]
-    if len(user_turns) < 2:
-        return None
-    return ((user_turns[-2].get("parse_data") or {}).get("intent") or {}).get("name")
 
 
 def hold_reply(dispatcher: CollectingDispatcher, hold: cases.Hold) -> None:

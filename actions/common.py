@@ -31,3 +31,12 @@ def latest_intent(tracker: Tracker) -> str | None:
 def answer_text(tracker: Tracker, not_answers: frozenset[str]) -> str | None:
     """The message as an answer to a form's question, or None when the person is doing something else."""
     return None if latest_intent(tracker) in not_answers else tracker.latest_message.get("text") or ""
+
+
+def earlier_user_intent(events: list[dict[str, Any]], skip: int = 0) -> str | None:
+    """The intent of a user message among `events`, counting back from the last one and skipping `skip` of them."""
+    turns = [event for event in events if event.get("event") == "user"]
+    if len(turns) <= skip:
+        return None
+    intent: str | None = ((turns[-1 - skip].get("parse_data") or {}).get("intent") or {}).get("name")
+    return intent

@@ -14,7 +14,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.account import tell_balance
 from actions.cases import record_cease
-from actions.common import answer_text, latest_intent, today
+from actions.common import answer_text, earlier_user_intent, latest_intent, today
 from bot.domain.flows import AGREEMENT_TYPES, CASE_TOPICS, SMALL_TALK
 from bot.domain.flows import VERIFICATION_INTERRUPTIONS as INTERRUPTIONS
 from bot.domain.verification import AnswerKind, is_locked, read_answer
@@ -148,8 +148,5 @@ def _intent_that_started_verification(tracker: Tracker) -> str | None:
     for index in range(len(events) - 1, -1, -1):
         event = events[index]
         if event.get("event") == "active_loop" and event.get("name") == "verification_form":
-            for earlier in reversed(events[:index]):
-                if earlier.get("event") == "user":
-                    return ((earlier.get("parse_data") or {}).get("intent") or {}).get("name")
-            return None
+            return earlier_user_intent(events[:index])
     return None

@@ -19,9 +19,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import make_url  # the error messages below: no ORM, no session
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
-
 from bot.config import PROJECT_ROOT, ConfigError, database_url, retention_days
 from bot.domain.cases import DEATH_REPORT_DECISIONS
 from bot.domain.dates import DateError, format_date, parse_iso_date
@@ -40,6 +37,7 @@ from bot.services import accounts, agreements, audit, cases, imports, negotiatio
 from bot.services.imports import ImportSummary
 from bot.services.unit_of_work import SqlUnitOfWork, utcnow
 from bot.storage import migrate
+from bot.storage.db import database_failure, database_shown
 
 if TYPE_CHECKING:
     from bot.services.reminders import Outcome, ReminderPlan
@@ -459,16 +457,8 @@ class DatabaseNotReady(RuntimeError):
     """The database has no tables, or an older schema: the message says to migrate."""
 
 
-def _database_shown(url: str) -> str:
-    """Where the database is, for a message: a file's path, or the URL without its password."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        return parsed.database or url
-    return parsed.render_as_string(hide_password=True)
-
-
 def _first_line(error: BaseException) -> str:
-    text = str(getattr(error, "orig", None) or error).strip()
+    text = str(error).strip()
     return text.splitlines()[0].strip() if text else type(error).__name__
 
 
@@ -476,16 +466,16 @@ def _failure(error: BaseException) -> tuple[str, int]:
     """The one place an error becomes what the operator reads, and the exit status."""
     if isinstance(error, DatabaseNotReady):
         return str(error), EXIT_DATABASE_NOT_READY
-    if isinstance(error, (ArgumentError, NoSuchModuleError)):
-        return ("DATABASE_URL is not a database URL such as postgresql://user@host:5432/collections or"
-                f" sqlite:////path/to/collections.db ({_first_line(error)})"), EXIT_DATABASE_UNAVAILABLE
-    if isinstance(error, DBAPIError):
-        reason = _first_line(error)
-        lowered = reason.lower()
-        if "no such table" in lowered or ("relation" in lowered and "does not exist" in lowered):
+    failure = database_failure(error)
+    if failure is not None:
+        kind, reason = failure
+        if kind == "bad_url":
+            return ("DATABASE_URL is not a database URL such as postgresql://user@host:5432/collections or"
+                    f" sqlite:////path/to/collections.db ({reason})"), EXIT_DATABASE_UNAVAILABLE
+        if kind == "no_tables":
             return f"the database has no tables yet: {migrate.MIGRATE_HINT}", EXIT_DATABASE_NOT_READY
         try:
-            where = _database_shown(database_url())
+            where = database_shown(database_url())
         except Exception:  # noqa: BLE001 - the message must not fail
             where = "DATABASE_URL"
         return f"cannot use the database at {where}: {reason}", EXIT_DATABASE_UNAVAILABLE

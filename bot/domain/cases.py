@@ -99,3 +99,14 @@ def collection_status(agreement_status: AccountStatus, *, open_dispute: bool, st
     if open_dispute:
         return AccountStatus.DISPUTED
     return agreement_status
+
+
+def details_given(topic: str, text: str) -> str | None:
+    """The details a case's opening message already gives (so the debtor is not asked for them again), or None."""
+    if topic == "hardship" and len(text.split()) >= 6:
+        return text
+    if topic in ("attorney", "deceased", "update_contact") and contact_details_in(text):
+        return text
+    if topic == "bankruptcy" and case_number_in(text):
+        return text
+    return None

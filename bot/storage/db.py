@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, delete, event, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.future import Engine  # 2.0-style (future=True): its connections commit
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -191,3 +192,31 @@ def _advisory_lock(name: str, url: str) -> Iterator[None]:
                 raise
     finally:
         connection.close()
+
+
+# ---- what a database failure says to an operator ---------------------------------------------------
+
+def database_shown(url: str) -> str:
+    """Where the database is, for a message: a file's path, or the URL without its password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or url
+    return parsed.render_as_string(hide_password=True)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0].strip() if text else type(error).__name__
+
+
+def database_failure(error: BaseException) -> tuple[str, str] | None:
+    """("bad_url" | "no_tables" | "unavailable", the cause's first line) when `error` is the database's, else None."""
+    if isinstance(error, (ArgumentError, NoSuchModuleError)):
+        return "bad_url", _first_line(error)
+    if isinstance(error, DBAPIError):
+        reason = _first_line(error)
+        lowered = reason.lower()
+        if "no such table" in lowered or ("relation" in lowered and "does not exist" in lowered):
+            return "no_tables", reason
+        return "unavailable", reason
+    return None

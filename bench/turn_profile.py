@@ -159,10 +159,19 @@ def _instrument_rasa() -> None:
     from bot.storage.tracker_store import RedactingSQLTrackerStore
 
     _wrap(rest, "take_turn", "REST channel (take_turn)")
-    # The channel's own database calls, each a unit of work (its commit included).
-    _wrap(channels, "_take_offered", "channel: buttons offered last (read and spend)")
-    _wrap(channels, "_offer", "channel: buttons sent (remember)")
-    _wrap(channels, "_handed_off", "channel: is a person on it? (after a silent turn)")
+    # The channel's own database calls, each a unit of work (its commit included); before issue 11 the channel
+    # called the services directly.
+    from bot.services import choices, handoffs
+
+    for owner, attribute, name in ((channels, "_take_offered", choices.take), (channels, "_offer", choices.offer),
+                                   (channels, "_handed_off", handoffs.is_open)):
+        label = {"_take_offered": "channel: buttons offered last (read and spend)",
+                 "_offer": "channel: buttons sent (remember)",
+                 "_handed_off": "channel: is a person on it? (after a silent turn)"}[attribute]
+        if hasattr(owner, attribute):
+            _wrap(owner, attribute, label)
+        else:
+            _wrap(choices if name.__module__.endswith("choices") else handoffs, name.__name__, label)
     _wrap(Agent, "handle_message", "Agent.handle_message")
     for method in ("retrieve", "save", "retrieve_full_tracker"):
         _wrap(RedactingSQLTrackerStore, method, f"tracker store: {method}")

@@ -19,8 +19,15 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.config import (PROJECT_ROOT, ConfigError, database_url, is_production, rasa_api_headers,
-                        refuse_unsafe_production, secret)
+from bot.config import (
+    PROJECT_ROOT,
+    ConfigError,
+    database_url,
+    is_production,
+    rasa_api_headers,
+    refuse_unsafe_production,
+    secret,
+)
 from bot.sms.standin import StandIn
 
 MODEL = PROJECT_ROOT / "models" / "collections.tar.gz"
@@ -106,7 +113,7 @@ class Stack:
             stderr=subprocess.STDOUT if output else None, start_new_session=True,
         )
 
-    def start(self, timeout: float = 300) -> "Stack":
+    def start(self, timeout: float = 300) -> Stack:
         if not self.settings.model.exists():
             raise RuntimeError(f"no trained model at {self.settings.model}: run `make train`")
         if self.settings.twilio_standin_port:
@@ -165,7 +172,7 @@ class Stack:
             self.twilio.stop()
             self.twilio = None
 
-    def __enter__(self) -> "Stack":
+    def __enter__(self) -> Stack:
         return self.start()
 
     def __exit__(self, *_exc) -> None:
@@ -177,6 +184,7 @@ def _interrupt(_signum, _frame) -> None:
 
 
 def main() -> int:
+    """`python -m bot run`: start everything, wait until Ctrl-C or a server exits, stop everything; the exit status."""
     # Ctrl-C and a plain `kill` both stop everything, even when started from a non-interactive shell.
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)

@@ -116,6 +116,7 @@ def validate_action_responses_with_one_validator() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Serve Rasa as `rasa run --enable-api` would, with the settings above; the exit status."""
     parser = argparse.ArgumentParser(prog="python -m bot.rasa_server", description=__doc__.split("\n")[0])
     parser.add_argument("--host", default=os.environ.get("RASA_HOST", "").strip() or "127.0.0.1",
                         help="interface to listen on (RASA_HOST; default 127.0.0.1, loopback only)")

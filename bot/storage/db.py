@@ -83,6 +83,10 @@ def _sqlite_pragmas(connection: Any, _record: object) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Write-ahead log: a commit appends to the -wal file instead of rewriting pages and syncing twice (about 20 ms
+    # to under 5 ms a commit measured on a busy disk, bench/turn_profile.py), and readers no longer wait for a
+    # writer. synchronous stays FULL: a committed agreement survives a power cut. The mode is kept in the file.
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 

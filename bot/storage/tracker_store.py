@@ -37,7 +37,7 @@ from rasa.shared.core.events import AllSlotsReset, Event, Restarted, SessionStar
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import insert
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import sessionmaker
 
 from bot.storage.db import create_private_sqlite_file, engine_for
@@ -149,6 +149,8 @@ def _deserialised(data: dict[str, Any]) -> Event | None:
 
 class RedactingSQLTrackerStore(SQLTrackerStore):
     """SQLTrackerStore whose saved events never hold a date-of-birth answer; everything else is Rasa's."""
+
+    engine: Engine
 
     def __init__(self, domain=None, host: str | None = None, **kwargs: Any) -> None:
         if host and host.startswith("sqlite"):

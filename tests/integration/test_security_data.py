@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import os
+import re
 import stat
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -106,7 +107,8 @@ def test_the_tracker_store_withholds_verification_answers_and_leaves_the_tracker
               SlotSet("requested_slot", "date_of_birth"), answer, SlotSet("date_of_birth", "12 March 1985"),
               SlotSet("requested_slot", None), UserUttered("what do I owe?", {"name": "ask_balance"}),
               both_at_once, SlotSet("date_of_birth", both_at_once.text), SlotSet("date_of_birth", None)]
-    stored = json.dumps([event.as_dict() for event in redacted(events)])
+    # Without the events' timestamps: the clock's digits may hold "1985" (1796127885.1198...) on any day.
+    stored = json.dumps([{k: v for k, v in event.as_dict().items() if k != "timestamp"} for event in redacted(events)])
     assert "1985" not in stored and "March" not in stored and "1990" not in stored
     assert WITHHELD in stored and "ACC-1001" in stored and "what do I owe?" in stored
     assert answer.text == "12 March 1985" and answer.parse_data["text"] == "12 March 1985"  # memory untouched
@@ -402,7 +404,8 @@ def _stored_events(db: str, sender: str) -> list[str]:
 
 
 def _holds_jordans_date_of_birth(row: str) -> bool:
-    return "1985" in row or "March" in row
+    # The year as a number of its own: a timestamp's digits (1796127885.119...) may hold "1985" on any day.
+    return bool(re.search(r"(?<![\d.])1985(?![\d.])", row)) or "March" in row
 
 
 def _log_sizes(backend: str) -> dict[Path, int]:

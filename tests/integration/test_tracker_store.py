@@ -80,7 +80,8 @@ def test_the_store_writes_the_rows_rasas_store_writes_with_the_answers_withheld(
         data, rasa_data = json.loads(row.pop("data")), json.loads(rasa_row.pop("data"))
         assert row == rasa_row
         if rasa_data.get("text") == "12 March 1985" or rasa_data.get("value") == "12 March 1985":
-            assert WITHHELD in json.dumps(data) and "1985" not in json.dumps(data)
+            kept = json.dumps({k: v for k, v in data.items() if k != "timestamp"})  # the clock's digits may hold 1985
+            assert WITHHELD in kept and "1985" not in kept
         else:
             assert data == rasa_data
 

@@ -119,8 +119,7 @@ class ValidateAgreementForm(FormValidationAction):
         amount = read_amount(text, kind, _account(tracker))
         if amount:
             return {"agreement_amount": amount}
-        asked_now = tracker.get_slot("requested_slot") == "agreement_amount"
-        if asked_now and latest_intent(tracker) not in AGREEMENT_NOT_ANSWERS:
+        if asked and latest_intent(tracker) not in AGREEMENT_NOT_ANSWERS:
             dispatcher.utter_message(response="utter_not_an_amount")
             return {"agreement_amount": None}
         return {}

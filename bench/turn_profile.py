@@ -326,16 +326,13 @@ def assign(turns: list[Turn], rasa_calls: list[dict], action_calls: list[dict]) 
             turn.calls.append(call)
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
 TURN = ("turn (client round trip)",)
 OUTSIDE = "HTTP, Sanic, JSON and client (outside the channel)"
 
 
 def table(turns: list[Turn]) -> tuple[str, dict[tuple[str, ...], list[dict]]]:
+    from conversation_latency import percentile  # not at the top: the probe inside the servers needs none of it
+
     by_path: dict[tuple[str, ...], list[dict]] = defaultdict(list)
     for turn in turns:
         handled = 0.0
@@ -408,7 +405,7 @@ def main() -> int:
     if args.probe:
         return probe(args.probe, args.probe_out, [a for a in rest if a != "--"])
 
-    from conversation_latency import SCRIPTS, cpu_seconds, scratch_stack
+    from conversation_latency import SCRIPTS, cpu_seconds, percentile, scratch_stack
 
     scratch = Path(tempfile.mkdtemp(prefix="turn-profile-"))
     with scratch_stack(scratch, args.database_url, profiled_stack_class(scratch), args.sqlite_wal) as stack:

@@ -27,6 +27,9 @@ import requests
 from sqlalchemy import func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from conversation_latency import percentile  # noqa: E402
 
 from bot.config import PROJECT_ROOT  # noqa: E402
 from bot.domain.verification import CLIENT_FAILURE_LIMIT, REFERENCE_FAILURE_LIMIT, WINDOW  # noqa: E402
@@ -37,11 +40,6 @@ from bot.storage.orm import VerificationAttempt  # noqa: E402
 
 KNOWN, UNKNOWN, RIGHT_DATE = "ACC-1001", "ZZ-404040", "12 March 1985"
 FIRST_YEAR, LAST_YEAR = 1940, 2008  # plausible years of birth of a debtor
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def attempts_to_cover(first_year: int, last_year: int) -> tuple[int, int]:

@@ -1,11 +1,10 @@
 """Recording agreements through the command line: the one authorisation check, one transaction, no duplicates."""
-import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.cli import DEMO
-from tests.support.database import run_cli
+from tests.support.database import account_json, run_cli
 
 
 def today_chicago() -> date:  # ACC-1001's debtor lives in America/Chicago
@@ -17,8 +16,6 @@ def demo(db):
     run_cli("import-accounts", str(DEMO / "accounts.csv"), database=db)
 
 
-def account(db, ref="ACC-1001"):
-    return json.loads(run_cli("account", ref, "--json", database=db).stdout)
 
 
 def agree(db, *args, check=False):
@@ -30,7 +27,7 @@ def test_a_plan_within_the_tier_is_recorded_whole(db):
     first = (today_chicago() + timedelta(days=7)).isoformat()
     result = agree(db, "plan", "--amount", "150.00", "--date", first, "--tier", "agent", "--actor", "alice")
     assert result.returncode == 0, result.stderr
-    state = account(db)
+    state = account_json(db)
     assert state["status"] == "plan_active"
     [plan] = state["plans"]
     assert plan["status"] == "active" and plan["authorized_by"] == "agent" and plan["authorized_actor"] == "alice"
@@ -51,7 +48,7 @@ def test_beyond_the_tier_nothing_is_written_and_the_tier_that_could_is_named(db)
     result = agree(db, "plan", "--months", "30", "--date", pay_by, "--tier", "agent", "--actor", "alice")
     assert result.returncode == 4
     assert "30 months is longer than 24" in result.stderr and "needs: supervisor" in result.stderr
-    state = account(db)
+    state = account_json(db)
     assert state["status"] == "open" and state["plans"] == [] and state["settlements"] == []
 
 
@@ -61,10 +58,10 @@ def test_a_new_agreement_supersedes_the_old_one_and_retries_never_duplicate(db):
     plan = ("plan", "--months", "10", "--date", day, "--tier", "bot", "--actor", "assistant", "--conversation", "c1")
     assert "recorded" in agree(db, *plan, check=True).stdout
     assert "already recorded" in agree(db, *plan, check=True).stdout
-    assert len(account(db)["plans"]) == 1
+    assert len(account_json(db)["plans"]) == 1
     agree(db, "settlement", "--amount", "1000.00", "--date", day, "--tier", "bot", "--actor", "assistant",
           "--conversation", "c1", check=True)
-    state = account(db)
+    state = account_json(db)
     assert [p["status"] for p in state["plans"]] == ["superseded"]
     assert [s["status"] for s in state["settlements"]] == ["pending"]
     assert state["settlements"][0]["discount_pct"] == "19.00" and state["status"] == "settlement_pending"
@@ -86,4 +83,4 @@ def test_bad_input_is_refused_clearly(db):
         assert words in result.stderr and "Traceback" not in result.stderr, result.stderr
     assert run_cli("agree", "NOPE", "promise", "--amount", "1", "--date", day, "--tier", "bot", "--actor", "x",
                    database=db, check=False).returncode == 3
-    assert account(db)["promises"] == []
+    assert account_json(db)["promises"] == []

@@ -1,7 +1,6 @@
 """Importing policies and accounts through the command line, on SQLite and PostgreSQL."""
-import json
 
-from tests.support.database import run_cli, write
+from tests.support.database import account_json, run_cli, write
 
 POLICIES = """\
 creditors:
@@ -22,15 +21,13 @@ GOOD_ROW = ("T-1001,ACME,Acme Mobile,Jo Test,1985-03-12,60614,+15551230001,jo@ex
 SECOND_ROW = "T-1002,ACME,,Al Test,1970-01-31,10027,+15551230002,,America/New_York,USD,99.99,0,0,2026-10-01\n"
 
 
-def account_json(ref, db):
-    return json.loads(run_cli("account", ref, "--json", database=db).stdout)
 
 
 def test_accounts_import_and_show_as_json(db, tmp_path):
     run_cli("import-policies", str(write(tmp_path / "p.yml", POLICIES)), database=db)
     result = run_cli("import-accounts", str(write(tmp_path / "a.csv", HEADER + GOOD_ROW + SECOND_ROW)), database=db)
     assert "2 created" in result.stdout
-    account = account_json("t-1001", db)  # references match regardless of case
+    account = account_json(db, "t-1001")  # references match regardless of case
     assert account["account_ref"] == "T-1001"
     assert account["status"] == "open"
     assert account["balance"] == "1234.56"
@@ -42,7 +39,7 @@ def test_accounts_import_and_show_as_json(db, tmp_path):
         assert account[key] == []
     assert account["flags"] == {"sms_opt_out": False, "cease": False, "attorney": False, "bankruptcy": False,
                                 "deceased": False, "deceased_reported": False}
-    assert account_json("T-1002", db)["original_creditor"] == "Acme Telecom Ltd"
+    assert account_json(db, "T-1002")["original_creditor"] == "Acme Telecom Ltd"
 
 
 def test_reimport_updates_and_never_duplicates(db, tmp_path):
@@ -52,7 +49,7 @@ def test_reimport_updates_and_never_duplicates(db, tmp_path):
     assert "1 unchanged" in run_cli("import-accounts", str(csv_file), database=db).stdout
     write(csv_file, HEADER + GOOD_ROW.replace("50.00,2026-09-01", "65.00,2026-09-01"))
     assert "1 updated" in run_cli("import-accounts", str(csv_file), database=db).stdout
-    assert account_json("T-1001", db)["balance"] == "1249.56"
+    assert account_json(db, "T-1001")["balance"] == "1249.56"
     assert "1 unchanged" in run_cli("import-policies", str(tmp_path / "p.yml"), database=db).stdout
     audit = run_cli("audit", "T-1001", database=db).stdout
     assert audit.count("account_placed") == 1 and audit.count("account_updated") == 1

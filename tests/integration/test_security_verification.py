@@ -4,7 +4,6 @@ Service and action tests pass explicit times; the end-to-end tests go through th
 chat's socket.io channel, signed SMS webhooks), where every attempt of a test falls within a minute or so of
 the real clock, far inside the 24-hour window.
 """
-import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -23,7 +22,7 @@ from bot.services import accounts, identity, imports
 from bot.services.identity import Outcome
 from bot.storage.db import unit_of_work
 from bot.storage.orm import AuditEvent, VerificationAttempt
-from tests.support.database import in_locking_transaction, in_transaction, run_cli, write
+from tests.support.database import in_locking_transaction, in_transaction, write
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 JORDAN, SAM = "+15551230001", "+15551230002"
@@ -272,8 +271,6 @@ class Phone:
         return "\n".join(m["body"] for m in self.stack.twilio.messages(self.number)[before:])
 
 
-def account_json(db, ref: str) -> dict:
-    return json.loads(run_cli("account", ref, "--json", database=db).stdout)
 
 
 

@@ -1,5 +1,4 @@
 """Negotiating over HTTP with the real servers, then reading what was recorded with the command line."""
-import json
 import re
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -9,7 +8,7 @@ import pytest
 
 from bot.channels.rest import CONVERSATION_PREFIX
 from tests.stack.test_conversations import Chat
-from tests.support.database import run_cli
+from tests.support.database import account_json
 
 pytestmark = pytest.mark.stack
 
@@ -22,8 +21,6 @@ def verified_chat(stack, ref="ACC-1001", dob="12 March 1985") -> Chat:
     return chat
 
 
-def account(db, ref="ACC-1001") -> dict:
-    return json.loads(run_cli("account", ref, "--json", database=db).stdout)
 
 
 def chicago_today():
@@ -36,15 +33,15 @@ def test_a_plan_is_stated_confirmed_and_recorded_whole(demo, db):
     assert "first payment" in reply
     reply = chat.say("next friday")
     assert "8 monthly payments of $150.00" in reply and "then $34.56" in reply and "$1,234.56" in reply
-    assert account(db)["plans"] == []  # nothing before the yes
+    assert account_json(db)["plans"] == []  # nothing before the yes
     assert "Done" in chat.say("yes")
-    state = account(db)
+    state = account_json(db)
     assert state["status"] == "plan_active"
     [plan] = state["plans"]
     assert plan["total"] == "1234.56" and plan["authorized_by"] == "bot" and plan["authorized_actor"] == "assistant"
     assert plan["conversation_id"] == CONVERSATION_PREFIX + chat.sender  # the REST channel namespaces its senders
     assert [i["amount"] for i in plan["installments"]] == ["150.00"] * 8 + ["34.56"]
-    assert chat.say("yes") and len(account(db)["plans"]) == 1  # a repeated yes records nothing more
+    assert chat.say("yes") and len(account_json(db)["plans"]) == 1  # a repeated yes records nothing more
 
 
 def test_too_little_a_month_gets_the_nearest_plan_the_bot_may_agree(demo, db):
@@ -55,7 +52,7 @@ def test_too_little_a_month_gets_the_nearest_plan_the_bot_may_agree(demo, db):
     assert "can't agree $10.00 a month" in reply and "$102.88" in reply  # 1234.56 over the bot's 12 months
     assert "12 monthly payments" in reply or "11 monthly payments" in reply
     chat.say("yes")
-    [plan] = account(db)["plans"]
+    [plan] = account_json(db)["plans"]
     assert len(plan["installments"]) <= 12
     assert all(Decimal(i["amount"]) >= Decimal("25.00") for i in plan["installments"][:-1])
 
@@ -72,7 +69,7 @@ def test_pushing_for_half_off_meets_concessions_then_a_person(demo, db):
         offers.append(reply)
         reply = chat.say("no, 50% off or nothing. I'll pay 617.28")
     assert "passed your offer of $617.28" in reply
-    state = account(db)
+    state = account_json(db)
     assert state["settlements"] == [] and state["status"] == "open"
     [handoff] = state["handoffs"]
     assert handoff["reason"] == "settlement_below_authority" and handoff["status"] == "open"
@@ -96,11 +93,11 @@ def test_a_settlement_within_authority_is_accepted_and_recorded(demo, db):
     reply = chat.say("still 1100")
     assert "I can accept $1,100.00" in reply and "Shall I record that?" in reply  # at or above its next step: accepted
     assert "Done" in chat.say("yes please")
-    [settlement] = account(db)["settlements"]
+    [settlement] = account_json(db)["settlements"]
     pay_by = chicago_today() + timedelta(days=1)
     assert settlement == {**settlement, "amount": "1100.00", "status": "pending", "authorized_by": "bot",
                           "pay_by": pay_by.isoformat()}
-    assert account(db)["status"] == "settlement_pending"
+    assert account_json(db)["status"] == "settlement_pending"
 
 
 def test_changing_your_mind_records_only_what_was_confirmed(demo, db):
@@ -114,12 +111,12 @@ def test_changing_your_mind_records_only_what_was_confirmed(demo, db):
     assert "$1,234.56" in chat.say("hang on, what do I owe again?")
     reply = chat.say("no")
     assert "nothing has been recorded" in reply
-    state = account(db)
+    state = account_json(db)
     assert state["plans"] == [] and state["settlements"] == [] and state["status"] == "open"
     reply = chat.say("I'll pay the full balance on friday")
     assert "$1,234.56 on or before" in reply
     assert "Done" in chat.say("yes")
-    [promise] = account(db)["promises"]
+    [promise] = account_json(db)["promises"]
     assert promise["amount"] == "1234.56" and promise["status"] == "pending"
 
 
@@ -129,6 +126,6 @@ def test_a_promise_beyond_the_creditors_limit_is_brought_within_it(demo, db):
     reply = chat.say(f"{(chicago_today() + timedelta(days=90)).strftime('%B')} 20")
     assert "latest date I can agree" in reply and "$200.00" in reply
     chat.say("ok")
-    [promise] = account(db)["promises"]
+    [promise] = account_json(db)["promises"]
     latest = chicago_today() + timedelta(days=30)
     assert promise["amount"] == "200.00" and promise["pay_on"] == latest.isoformat()

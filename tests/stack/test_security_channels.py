@@ -27,7 +27,7 @@ from bot.sms.standin import inbound_sms, signed_headers
 from bot.storage.db import unit_of_work
 from bot.storage.orm import PhoneConversation
 from tests.integration.test_security_channels import AGENCY_PHONE
-from tests.support.database import in_transaction, postgres_admin_url, run_cli
+from tests.support.database import account_json, in_transaction, postgres_admin_url
 from tests.support.socketio_wire import WireSocket, texts
 
 JORDAN = "+15551230001"
@@ -87,8 +87,6 @@ class Phone:
                                    .where(PhoneConversation.phone == self.number)).one()
 
 
-def account(db, ref: str = "ACC-1001") -> dict:
-    return json.loads(run_cli("account", ref, "--json", database=db).stdout)
 
 
 @pytest.mark.stack
@@ -155,7 +153,7 @@ def test_an_offered_button_payload_still_works(demo_stack, db):
     # What the assistant offered, remembered.
     assert in_transaction(choices.offered, f"rest:{sender}") == ["/affirm", "/deny"]
     assert "Done" in rest(demo_stack, sender, "/affirm")
-    assert account(db)["status"] == "plan_active"
+    assert account_json(db)["status"] == "plan_active"
 
 
 @pytest.mark.stack
@@ -271,7 +269,7 @@ def test_an_opted_out_number_is_still_heard_only_the_replies_are_withheld(demo_s
     assert phone.text("hi") == ""
     assert phone.text("12 March 1985") == ""
     assert phone.text("please stop contacting me about this") == ""  # nothing texted to an opted-out number...
-    assert account(db)["flags"]["cease"] is True  # ...but the cease in the text is acted on
+    assert account_json(db)["flags"]["cease"] is True  # ...but the cease in the text is acted on
     texts_in_conversation = [m.get("text") for m in stored_user_events(phone.conversation())]
     assert "please stop contacting me about this" in texts_in_conversation  # and recorded in the conversation
     assert "subscribed" in phone.text("START")  # the keywords keep their behaviour

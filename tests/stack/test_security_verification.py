@@ -16,11 +16,10 @@ from tests.integration.test_security_verification import (  # noqa: F401 - helpe
     REFUSED,
     Chat,
     Phone,
-    account_json,
     assert_discloses_nothing,
     stuffed_with_dates,
 )
-from tests.support.database import run_cli, write
+from tests.support.database import account_json, run_cli, write
 
 
 @pytest.mark.stack

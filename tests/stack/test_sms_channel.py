@@ -1,6 +1,5 @@
 """SMS end to end: signed Twilio webhooks into the real Rasa server, replies out through the real twilio
 library to the Twilio stand-in on loopback (bot/channels/sms.py)."""
-import json
 
 import pytest
 import requests
@@ -10,7 +9,7 @@ from bot.domain.sms import SINGLE_SMS_GSM7, SINGLE_SMS_UCS2, is_gsm7, sms_length
 from bot.sms.standin import inbound_sms, signed_headers
 from bot.storage.db import unit_of_work
 from bot.storage.orm import AuditEvent, PhoneConversation
-from tests.support.database import run_cli, write
+from tests.support.database import account_json, run_cli, write
 
 pytestmark = pytest.mark.stack
 
@@ -46,8 +45,6 @@ def joined(replies: list[str]) -> str:
     return "\n".join(replies)
 
 
-def account(db, ref="ACC-1001") -> dict:
-    return json.loads(run_cli("account", ref, "--json", database=db).stdout)
 
 
 def conversations_of(number: str) -> list[str]:
@@ -129,9 +126,9 @@ def test_an_opt_out_keyword_opts_the_number_out_everywhere_with_one_confirmation
     phone = Phone(demo_stack, JORDAN)
     replies = phone.text(word)
     assert len(replies) == 1 and "unsubscribed" in replies[0] and "START" in replies[0]
-    assert account(db, "ACC-1001")["flags"]["sms_opt_out"] is True
-    assert account(db, "ACC-2001")["flags"]["sms_opt_out"] is True  # every account with that number
-    assert account(db, "ACC-1002")["flags"]["sms_opt_out"] is False
+    assert account_json(db, "ACC-1001")["flags"]["sms_opt_out"] is True
+    assert account_json(db, "ACC-2001")["flags"]["sms_opt_out"] is True  # every account with that number
+    assert account_json(db, "ACC-1002")["flags"]["sms_opt_out"] is False
     assert phone.text("what do I owe?") == []  # nothing more is sent
 
 
@@ -142,7 +139,7 @@ def test_stop_then_help_then_start(demo_stack, db):
     help_reply = joined(phone.text("HELP"))
     assert "Northgate Services" in help_reply and "STOP" in help_reply and "$" not in help_reply
     assert "subscribed" in joined(phone.text("start"))
-    assert account(db)["flags"]["sms_opt_out"] is False
+    assert account_json(db)["flags"]["sms_opt_out"] is False
     assert "date of birth" in joined(phone.text("what do I owe?"))  # the conversation goes on
     with unit_of_work() as session:
         actions = list(session.scalars(
@@ -156,7 +153,7 @@ def test_stop_inside_a_sentence_is_a_cease_request_not_a_keyword(demo_stack, db)
     phone.text("12 March 1985")
     reply = joined(phone.text("please stop contacting me about this"))
     assert "unsubscribed" not in reply
-    assert account(db)["flags"]["cease"] is True
+    assert account_json(db)["flags"]["cease"] is True
 
 
 def test_buttons_become_numbered_choices_and_a_number_picks_one(demo_stack, db):
@@ -167,7 +164,7 @@ def test_buttons_become_numbered_choices_and_a_number_picks_one(demo_stack, db):
     assert "Reply 1 It's not mine, 2 The amount is wrong" in reply
     reply = joined(phone.text("2"))
     phone.text("It should be 300, I was overcharged")
-    disputes = account(db)["disputes"]
+    disputes = account_json(db)["disputes"]
     assert [d["reason"] for d in disputes] == ["wrong_amount"]
 
 
@@ -176,7 +173,7 @@ def test_a_wrong_number_is_marked_and_never_texted_again_by_reminders(demo_stack
     phone.text("hi")
     reply = joined(phone.text("wrong number, I don't know this person"))
     assert "$" not in reply
-    points = [p for p in account(db)["contact_points"] if p["value"] == JORDAN]
+    points = [p for p in account_json(db)["contact_points"] if p["value"] == JORDAN]
     assert points and points[0]["status"] == "wrong"
 
 
@@ -204,4 +201,4 @@ def test_bad_texts_get_a_sane_reply(demo_stack, db, body, expected):
     if expected:
         assert expected in reply
     assert "date of birth" in joined(phone.text("hello"))  # still answering
-    assert account(db)["account_ref"] == "ACC-1001"
+    assert account_json(db)["account_ref"] == "ACC-1001"

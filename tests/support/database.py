@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -87,6 +88,11 @@ def run_cli(*args: str, database: str, check: bool = True) -> subprocess.Complet
     if check and status != 0:
         raise AssertionError(f"python -m bot {' '.join(args)} failed ({status}):\n{result.stderr}")
     return result
+
+
+def account_json(db: str, ref: str = "ACC-1001") -> dict:
+    """The account as `python -m bot account REF --json` prints it (SPEC's account JSON)."""
+    return json.loads(run_cli("account", ref, "--json", database=db).stdout)
 
 
 def run_cli_process(*args: str, database: str, check: bool = True,

@@ -13,8 +13,8 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import answer_text, earlier_user_intent, latest_intent
 from bot.domain.cases import case_number_in, contact_details_in, details_given, dispute_reason_in
+from bot.domain.flows import AGREEMENT_SLOTS, CASE_TOPICS
 from bot.domain.flows import CASE_NOT_ANSWERS as NOT_ANSWERS
-from bot.domain.flows import CASE_TOPICS
 from bot.domain.money import format_money
 from bot.services import agreements, cases, handoffs, identity, negotiation, sms
 from bot.services.unit_of_work import SqlUnitOfWork
@@ -135,8 +135,7 @@ def _update_contact(dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
 
 
 def agreement_cleared() -> list[dict[str, Any]]:
-    return [SlotSet(name, None) for name in ("agreement_type", "agreement_amount", "agreement_date", "pending_terms")
-            ] + [SlotSet("hardship", False)]
+    return [SlotSet(name, None) for name in AGREEMENT_SLOTS] + [SlotSet("hardship", False)]
 
 
 class ActionRecordCase(Action):

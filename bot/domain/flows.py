@@ -45,3 +45,7 @@ CASE_NOT_ANSWERS = frozenset(HANDOFF) | _ASIDES
 AGREEMENT_NOT_ANSWERS = frozenset(INFORM) | frozenset(PROTECTIVE) | frozenset(HANDOFF) | _ASIDES | {"deny"}
 # Said in passing during verification: the question is asked again without "that doesn't look like...".
 SMALL_TALK = frozenset({"greet", "thank", "affirm"})
+
+
+# The slots of an agreement being negotiated: cleared when one is settled, refused, or a person hands back.
+AGREEMENT_SLOTS = ("agreement_type", "agreement_amount", "agreement_date", "pending_terms")

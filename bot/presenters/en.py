@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 
+import yaml
+
+from bot.config import PROJECT_ROOT, agency_phone
 from bot.domain.accounts import Statement
 from bot.domain.dates import format_date
 from bot.domain.money import format_money
@@ -144,3 +148,42 @@ def message_for_balance(statement: Statement) -> Message:
 
 def message_for_validation_period(statement: Statement) -> Message:
     return Message("utter_validation_period", {"validation_ends_on": format_date(statement.validation_ends_on)})
+
+
+# --- what a person of the console sends ----------------------------------------------------------
+
+@cache
+def _response_text(name: str) -> str:
+    """A response's first text in domain.yml: the assistant's own wording, kept in one place."""
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    return str(domain["responses"][name][0]["text"])
+
+
+def cease_confirmation(account_ref: str) -> str:
+    """The one message allowed after a cease request: the assistant's confirmation of it."""
+    return _response_text("utter_cease_confirmed").replace("{account_ref}", account_ref)
+
+
+def terms_for_yes_or_no(terms: Terms, currency: str) -> str:
+    """Terms a person offers, stated exactly, asking for a yes or no."""
+    return f"{summary(terms, currency)} Do you agree to this?"
+
+
+def terms_declined() -> str:
+    return "Understood: nothing has been agreed. The person you're talking to will continue with you here."
+
+
+def terms_lapsed() -> str:
+    return ("Thank you. Those terms can no longer be recorded as they were; the person you're talking to will "
+            "come back to you here.")
+
+
+def instructions_for(account_ref: str) -> str:
+    """How to pay, with the agency's phone."""
+    return instructions(agency_phone(), account_ref)
+
+
+def back_with_assistant() -> str:
+    """Said when a person hands the conversation back."""
+    return ("You're back with our automated assistant. Anything agreed with my colleague stands. You can ask about "
+            "your balance, a payment plan or anything else here, or ask for a person at any time.")

@@ -143,6 +143,7 @@ def view(session: Session, account: Account, now: datetime | None = None) -> dic
                 "total": money(plan.total_minor),
                 "authorized_by": plan.authorized_tier,
                 "authorized_actor": plan.authorized_actor,
+                "requested_by": plan.requested_by,
                 "hardship": bool(plan.policy_snapshot.get("hardship")),
                 "conversation_id": plan.conversation_id,
                 "created_at": _iso(plan.created_at),
@@ -161,6 +162,7 @@ def view(session: Session, account: Account, now: datetime | None = None) -> dic
                 "status": s.status,
                 "authorized_by": s.authorized_tier,
                 "authorized_actor": s.authorized_actor,
+                "requested_by": s.requested_by,
                 "conversation_id": s.conversation_id,
             }
             for s in account.settlements
@@ -172,6 +174,7 @@ def view(session: Session, account: Account, now: datetime | None = None) -> dic
                 "status": p.status,
                 "authorized_by": p.authorized_tier,
                 "authorized_actor": p.authorized_actor,
+                "requested_by": p.requested_by,
                 "conversation_id": p.conversation_id,
             }
             for p in account.promises
@@ -190,7 +193,8 @@ def view(session: Session, account: Account, now: datetime | None = None) -> dic
         ],
         "handoffs": [
             {"reason": h.reason, "status": h.status, "conversation_id": h.conversation_id,
-             "created_at": _iso(h.created_at)}
+             "assigned_to": h.assigned_to, "disposition": h.disposition, "created_at": _iso(h.created_at),
+             "closed_at": _iso(h.closed_at)}
             for h in account.handoffs
         ],
     }

@@ -106,8 +106,11 @@ def _locked_account(session: Session, account_ref: str) -> Account:
     return locked
 
 
-def record(uow: SqlUnitOfWork, account_ref: str, terms: Terms, actor: Actor, conversation_id: str | None) -> Recorded:
+def record(uow: SqlUnitOfWork, account_ref: str, terms: Terms, actor: Actor, conversation_id: str | None, *,
+           requested_by: str | None = None) -> Recorded:
     """Authorise and write an agreement; raises NotAuthorised, CollectionPaused or UnknownAccount.
+
+    `requested_by`: the agent whose request beyond their tier a supervisor (`actor`) approved.
 
     One transaction, the account locked before anything in force is read (`uow` is a locking unit of work:
     `SqlUnitOfWork(locking=True)`): two confirmations at once end with one agreement in force, the later
@@ -140,12 +143,14 @@ def record(uow: SqlUnitOfWork, account_ref: str, terms: Terms, actor: Actor, con
                 "policy_snapshot": {"tier": actor.tier, "policy": account.creditor.policy, "balance": str(balance),
                                     "hardship": isinstance(terms, PlanTerms) and terms.hardship},
                 "conversation_id": conversation_id, "request_key": key, "created_at": uow.now(),
+                "requested_by": requested_by,
             })
             session.add(row)
             account.status = status.value
             session.flush()
             audit.record(session, f"{kind}_agreed", actor=actor.name, account=account, at=uow.now(),
-                         conversation_id=conversation_id, tier=actor.tier, id=row.id, terms=terms_to_dict(terms))
+                         conversation_id=conversation_id, tier=actor.tier, id=row.id, terms=terms_to_dict(terms),
+                         **({"requested_by": requested_by} if requested_by else {}))
             return recorded(row, False)
     except IntegrityError:
         # The same request raced itself in: the first one won; report it rather than a second agreement. The

@@ -64,6 +64,16 @@ def phone_of(uow: SqlUnitOfWork, conversation_id: str) -> str | None:
         select(PhoneConversation.phone).where(PhoneConversation.conversation_id == conversation_id)).first())
 
 
+def phone_of_conversations(session: Session, conversation_ids: Iterable[str]) -> dict[str, str]:
+    """The numbers of these SMS conversations, by conversation id (others are left out)."""
+    ids = list(set(conversation_ids))
+    if not ids:
+        return {}
+    rows = session.execute(select(PhoneConversation.conversation_id, PhoneConversation.phone)
+                           .where(PhoneConversation.conversation_id.in_(ids))).all()
+    return {conversation_id: phone for conversation_id, phone in rows}
+
+
 def _points(session: Session, number: str) -> list[ContactPoint]:
     return list(session.scalars(select(ContactPoint).where(ContactPoint.kind == "phone", ContactPoint.value == number)))
 

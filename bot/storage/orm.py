@@ -108,6 +108,7 @@ class _Agreement:
     policy_snapshot: Mapped[dict[str, Any]] = Column(JSON, nullable=False)
     conversation_id = Column(String(200), nullable=True, index=True)
     request_key = Column(String(200), nullable=True, unique=True)  # makes retried requests idempotent
+    requested_by = Column(String(100), nullable=True)  # an agent's login when a supervisor approved it for them
     created_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
@@ -179,11 +180,15 @@ class Handoff(Base):
     account_id: Mapped[int | None] = Column(ForeignKey("accounts.id"), nullable=True, index=True)
     conversation_id: Mapped[str] = Column(String(200), nullable=False, index=True)
     reason: Mapped[str] = Column(String(32), nullable=False)
-    status: Mapped[str] = Column(String(16), nullable=False, default="open")
+    status: Mapped[str] = Column(String(16), nullable=False, default="open", index=True)
     details: Mapped[dict[str, Any]] = Column(JSON, nullable=False, default=dict)
     assigned_to = Column(String(100), nullable=True)
     created_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     closed_at = Column(DateTime(timezone=True), nullable=True)
+    assigned_at = Column(DateTime(timezone=True), nullable=True)
+    disposition = Column(String(16), nullable=True)  # bot.domain.console.DISPOSITIONS, set when closed
+    note = Column(Text, nullable=True)  # the closing note (staff only)
+    callback_at = Column(DateTime(timezone=True), nullable=True, index=True)  # back in the queue then
 
 
 class PhoneConversation(Base):
@@ -264,3 +269,94 @@ class RunLock(Base):
     holder: Mapped[str] = Column(String(200), nullable=False)
     acquired_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     expires_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False)
+
+
+class Agent(Base):
+    """A collector or supervisor of the console; `role` is the policy tier they act at (agent | supervisor)."""
+
+    __tablename__ = "agents"
+    login: Mapped[str] = Column(String(64), primary_key=True)
+    role: Mapped[str] = Column(String(16), nullable=False)
+    password_hash: Mapped[str] = Column(String(200), nullable=False)  # Argon2id, argon2-cffi's encoded form
+    active: Mapped[bool] = Column(Boolean, nullable=False, default=True)
+    created_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class AgentToken(Base):
+    """A personal API token (`python -m bot agent-token`): only its SHA-256 is kept."""
+
+    __tablename__ = "agent_tokens"
+    token_hash: Mapped[str] = Column(String(64), primary_key=True)
+    login: Mapped[str] = Column(ForeignKey("agents.login"), nullable=False, index=True)
+    created_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    revoked_at = Column(DateTime(timezone=True), nullable=True)
+
+
+class ConsoleSession(Base):
+    """A logged-in browser: the cookie holds the token, this table its SHA-256 (a stolen table logs no one in)."""
+
+    __tablename__ = "console_sessions"
+    token_hash: Mapped[str] = Column(String(64), primary_key=True)
+    login: Mapped[str] = Column(ForeignKey("agents.login"), nullable=False, index=True)
+    csrf_token: Mapped[str] = Column(String(64), nullable=False)
+    created_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    last_seen_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    ended_at = Column(DateTime(timezone=True), nullable=True)
+
+
+class LoginAttempt(Base):
+    """Console login attempts, counted per login and per client to throttle guessing."""
+
+    __tablename__ = "login_attempts"
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    login: Mapped[str] = Column(String(64), nullable=False, index=True)
+    client: Mapped[str] = Column(String(200), nullable=False, index=True)
+    succeeded: Mapped[bool] = Column(Boolean, nullable=False)
+    attempted_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+
+
+class ApprovalRequest(Base):
+    """Terms beyond an agent's tier, waiting for a supervisor: approved (then recorded) or rejected with a reason."""
+
+    __tablename__ = "approval_requests"
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    account_id: Mapped[int] = Column(ForeignKey("accounts.id"), nullable=False, index=True)
+    handoff_id: Mapped[int | None] = Column(ForeignKey("handoffs.id"), nullable=True, index=True)
+    conversation_id = Column(String(200), nullable=True)
+    kind: Mapped[str] = Column(String(16), nullable=False)  # plan | settlement | promise
+    terms: Mapped[dict[str, Any]] = Column(JSON, nullable=False)  # bot.domain.negotiation.terms_to_dict
+    requested_by: Mapped[str] = Column(String(64), nullable=False)
+    note: Mapped[str] = Column(Text, nullable=False, default="")
+    status: Mapped[str] = Column(String(16), nullable=False, default="pending")  # pending | approved | rejected
+    decided_by = Column(String(64), nullable=True)
+    decision_note = Column(Text, nullable=True)
+    created_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    decided_at = Column(DateTime(timezone=True), nullable=True)
+
+
+class StaffNote(Base):
+    """A note on an account by a person of the console: never shown to the debtor."""
+
+    __tablename__ = "staff_notes"
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    account_id: Mapped[int | None] = Column(ForeignKey("accounts.id"), nullable=True, index=True)
+    handoff_id: Mapped[int | None] = Column(ForeignKey("handoffs.id"), nullable=True, index=True)
+    author: Mapped[str] = Column(String(64), nullable=False)
+    text: Mapped[str] = Column(Text, nullable=False)
+    created_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class ConsoleOffer(Base):
+    """Terms a person sent to the debtor for a yes or no; recorded (at the person's tier) on the debtor's yes."""
+
+    __tablename__ = "console_offers"
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = Column(String(200), nullable=False, index=True)
+    account_id: Mapped[int] = Column(ForeignKey("accounts.id"), nullable=False)
+    terms: Mapped[dict[str, Any]] = Column(JSON, nullable=False)
+    offered_by: Mapped[str] = Column(String(64), nullable=False)
+    tier: Mapped[str] = Column(String(16), nullable=False)
+    requested_by = Column(String(64), nullable=True)
+    status: Mapped[str] = Column(String(16), nullable=False, default="open")  # open | accepted | declined | withdrawn
+    created_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    answered_at = Column(DateTime(timezone=True), nullable=True)

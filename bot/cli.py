@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from bot.config import PROJECT_ROOT, ConfigError, database_url, retention_days
 from bot.domain.cases import DEATH_REPORT_DECISIONS
+from bot.domain.console import ROLES
 from bot.domain.dates import DateError, format_date, parse_iso_date
 from bot.domain.money import MoneyError, format_money, parse_amount
 from bot.domain.negotiation import (
@@ -344,6 +345,45 @@ def cmd_api_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_new_password() -> str | None:
+    """The new password: the first line of stdin when it is not a terminal, else typed twice (None: they differ)."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("password again: ") != first:
+        return None
+    return first
+
+
+def cmd_add_agent(args: argparse.Namespace) -> int:
+    """Add a console login, or reset one's role and password (SPEC 8); the password never on the command line."""
+    from bot.services import staff
+
+    password = _read_new_password()
+    if password is None:
+        print("not added: the two passwords differ", file=sys.stderr)
+        return EXIT_REJECTED
+    try:
+        created = staff.add_agent(SqlUnitOfWork(), args.login, args.role, password, actor=args.actor)
+    except staff.StaffRefused as refused:
+        print(f"not added: {refused}", file=sys.stderr)
+        return EXIT_REJECTED
+    print(f"agent {staff.normalise_login(args.login)} {'added' if created else 'updated'} ({args.role})")
+    return 0
+
+
+def cmd_agent_token(args: argparse.Namespace) -> int:
+    """A new personal API token for a console login, printed once (only its hash is kept; earlier ones stop)."""
+    from bot.services import staff
+
+    try:
+        print(staff.issue_token(SqlUnitOfWork(), args.login, actor=args.actor))
+    except staff.UnknownAgent as error:
+        print(error, file=sys.stderr)
+        return EXIT_UNKNOWN
+    return 0
+
+
 def cmd_migrate(_args: argparse.Namespace) -> int:
     """Bring the schema up to date."""
     migrate.upgrade()
@@ -428,6 +468,16 @@ def build_parser() -> argparse.ArgumentParser:
     command = commands.add_parser("api-token", help="print a short-lived Bearer token for the Rasa HTTP API")
     command.add_argument("--minutes", type=int, default=15, help="how long it is valid (default 15)")
     command.set_defaults(run=cmd_api_token)
+    command = commands.add_parser("add-agent", help="add a console login, or reset its role and password (read"
+                                  " from stdin, or prompted)")
+    command.add_argument("login", help="2-64 characters: a-z, 0-9, '.', '_', '-'")
+    command.add_argument("--role", required=True, choices=list(ROLES), help="the policy tier the person acts at")
+    command.add_argument("--actor", default=_login(), help="who added it (default: your login)")
+    command.set_defaults(run=cmd_add_agent)
+    command = commands.add_parser("agent-token", help="print a new personal API token for a console login, once")
+    command.add_argument("login")
+    command.add_argument("--actor", default=_login(), help="who issued it (default: your login)")
+    command.set_defaults(run=cmd_agent_token)
     command = commands.add_parser("erase", help="remove a debtor's personal data (all their accounts), keep amounts"
                                   " and agreements")
     command.add_argument("ref", help="an account reference of the debtor")

@@ -6,8 +6,10 @@ import os
 import secrets as _secrets
 import sys
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -189,3 +191,78 @@ def rasa_api_token(minutes: float = RASA_API_TOKEN_MINUTES, *, key: str | None =
 def rasa_api_headers(key: str | None = None) -> dict[str, str]:
     """The Authorization header every caller of the Rasa HTTP API sends (`key`: the RASA_TOKEN to sign with)."""
     return {"Authorization": f"Bearer {rasa_api_token(key=key)}"}
+
+
+# --- Rasa's event broker: the live feed of every conversation's events (the agent console reads it) ------------
+
+# PostgreSQL: the SQL broker's table is also named `events`, like the tracker store's, so it lives in a schema of
+# its own in the same database (created by the Rasa server; no CREATE DATABASE privilege needed; dropped with it).
+EVENT_BROKER_SCHEMA = "rasa_events"
+# RabbitMQ: Rasa's pika broker publishes to this fanout exchange (its own default name) and declares this durable
+# queue bound to it, which the console consumes (RABBITMQ_EXCHANGE, RABBITMQ_QUEUE change them).
+RABBITMQ_EXCHANGE = "rasa-exchange"
+RABBITMQ_QUEUE = "collections_console"
+
+
+@dataclass(frozen=True)
+class EventBrokerSettings:
+    """Where Rasa publishes each conversation's events and where the console reads them: one place for both.
+
+    kind "sql": Rasa's SQLEventBroker; `url` is the SQLAlchemy URL of its database (for PostgreSQL with the search
+    path set to `schema`, which must exist). kind "pika": Rasa's PikaEventBroker; `url` is the amqp(s) URL, and
+    `exchange` / `queue` are what it publishes to and the console consumes.
+    """
+
+    kind: Literal["sql", "pika"]
+    url: str
+    schema: str | None = None
+    exchange: str = RABBITMQ_EXCHANGE
+    queue: str = RABBITMQ_QUEUE
+
+    def shown(self) -> str:
+        """The broker's address for logs and messages, without its password."""
+        parts = urlsplit(self.url)
+        if parts.password is None:
+            return self.url
+        netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+        return parts._replace(netloc=netloc).geturl()
+
+
+def event_broker_settings(database: str | None = None) -> EventBrokerSettings:
+    """Rasa's event broker from the environment (not endpoints.yml): the same in the Rasa server and the console.
+
+    EVENT_BROKER_URL says it outright (an amqp:// or amqps:// URL for RabbitMQ, else a database URL for the SQL
+    broker); else RABBITMQ_URL selects RabbitMQ; else the SQL broker beside `database` (DATABASE_URL): for SQLite
+    the sibling file `<name>-events.db` (its table `events` would collide with the tracker store's), for
+    PostgreSQL the schema EVENT_BROKER_SCHEMA in the same database.
+    """
+    exchange = os.environ.get("RABBITMQ_EXCHANGE", "").strip() or RABBITMQ_EXCHANGE
+    queue = os.environ.get("RABBITMQ_QUEUE", "").strip() or RABBITMQ_QUEUE
+    explicit = os.environ.get("EVENT_BROKER_URL", "").strip()
+    rabbitmq = explicit or os.environ.get("RABBITMQ_URL", "").strip()
+    if rabbitmq and urlsplit(rabbitmq).scheme in ("amqp", "amqps"):
+        return EventBrokerSettings("pika", rabbitmq, exchange=exchange, queue=queue)
+    if explicit:
+        return EventBrokerSettings("sql", explicit)
+    if rabbitmq:
+        raise ConfigError(f"RABBITMQ_URL must be an amqp:// or amqps:// URL, got scheme {urlsplit(rabbitmq).scheme!r}")
+    return _sql_broker_beside(database or database_url())
+
+
+def _sql_broker_beside(database: str) -> EventBrokerSettings:
+    from sqlalchemy.engine import make_url  # imported here so that reading settings stays light
+
+    url = make_url(database)
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        path = url.database or ""
+        if not path or path == ":memory:" or path.startswith("file:"):
+            raise ConfigError("an in-memory SQLite DATABASE_URL has no file for the event broker beside it: set "
+                              "EVENT_BROKER_URL")
+        events = Path(path).with_name(f"{Path(path).stem}-events.db")
+        return EventBrokerSettings("sql", url.set(database=str(events)).render_as_string(hide_password=False))
+    if backend == "postgresql":
+        options = " ".join(filter(None, [str(url.query.get("options") or ""), f"-csearch_path={EVENT_BROKER_SCHEMA}"]))
+        scoped = url.update_query_dict({"options": options})
+        return EventBrokerSettings("sql", scoped.render_as_string(hide_password=False), schema=EVENT_BROKER_SCHEMA)
+    raise ConfigError(f"no event broker beside a {backend} DATABASE_URL: set EVENT_BROKER_URL")

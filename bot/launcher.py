@@ -1,4 +1,4 @@
-"""Starts the action server, the Rasa server and the web page server together; Ctrl-C stops them all.
+"""Starts the action server, the Rasa server, the web page server and the agent console together; Ctrl-C stops them.
 
 With no Twilio account configured (development), a local stand-in for Twilio's API takes the
 assistant's outgoing texts, so SMS can be tried with `python -m bot sms` (see the README).
@@ -22,7 +22,9 @@ from pathlib import Path
 from bot.config import (
     PROJECT_ROOT,
     ConfigError,
+    EventBrokerSettings,
     database_url,
+    event_broker_settings,
     is_production,
     rasa_api_headers,
     refuse_unsafe_production,
@@ -38,6 +40,7 @@ class StackSettings:
     rasa_port: int = int(os.environ.get("RASA_PORT", "5005"))
     action_port: int = int(os.environ.get("ACTION_PORT", "5055"))
     web_port: int = int(os.environ.get("WEB_PORT", "8080"))
+    console_port: int = int(os.environ.get("CONSOLE_PORT", "8081"))
     # The Rasa HTTP API's signing key and the action server's shared secret (bot.config.secret: the
     # environment, or in development this checkout's generated values).
     token: str = field(default_factory=lambda: secret("RASA_TOKEN"))
@@ -48,13 +51,21 @@ class StackSettings:
     # Development and tests: a local stand-in for Twilio's API on this port takes the outgoing texts.
     twilio_standin_port: int | None = None
 
+    def event_broker(self) -> EventBrokerSettings:
+        """Where the Rasa server publishes every event and the console reads them: beside this stack's database
+        (each test worker's own) unless EVENT_BROKER_URL or RABBITMQ_URL say otherwise."""
+        return event_broker_settings(self.database_url)
+
     def environment(self) -> dict[str, str]:
         # endpoints.yml reads ACTION_PORT, ACTION_SERVER_TOKEN and DATABASE_URL (Rasa's tracker store shares our
-        # database); bot.rasa_server and actions read their secrets here: the environment, not argv.
+        # database); bot.rasa_server and actions read their secrets here: the environment, not argv. The Rasa
+        # server and the console both derive the event broker from DATABASE_URL (or EVENT_BROKER_URL, RABBITMQ_URL,
+        # RABBITMQ_QUEUE, RABBITMQ_EXCHANGE, passed on as they are): bot.config.event_broker_settings.
         return {
             **os.environ,
             "DATABASE_URL": self.database_url,
             "ACTION_PORT": str(self.action_port),
+            "RASA_URL": f"http://127.0.0.1:{self.rasa_port}",  # the console's way to Rasa's HTTP API
             "RASA_TOKEN": self.token,
             "ACTION_SERVER_TOKEN": self.action_token,
             "PYTHONPATH": str(PROJECT_ROOT),
@@ -80,6 +91,10 @@ class Stack:
     def web_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.web_port}"
 
+    @property
+    def console_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.console_port}"
+
     def _commands(self) -> dict[str, list[str]]:
         s = self.settings
         return {
@@ -89,6 +104,7 @@ class Stack:
             # The widget runs in the debtor's browser: it needs the Rasa server's public address.
             "web": [sys.executable, "-m", "bot.web", "--host", "127.0.0.1", "--port", str(s.web_port),
                     "--rasa-url", os.environ.get("RASA_PUBLIC_URL", "").strip() or self.rasa_url],
+            "console": [sys.executable, "-m", "bot.console", "--host", "127.0.0.1", "--port", str(s.console_port)],
         }
 
     def api_headers(self) -> dict[str, str]:
@@ -100,6 +116,7 @@ class Stack:
             "actions": urllib.request.Request(f"http://127.0.0.1:{self.settings.action_port}/health"),
             "rasa": urllib.request.Request(f"{self.rasa_url}/status", headers=self.api_headers()),
             "web": urllib.request.Request(f"{self.web_url}/healthz"),
+            "console": urllib.request.Request(f"{self.console_url}/healthz"),
         }
 
     def _spawn(self, name: str) -> None:
@@ -192,9 +209,12 @@ def main() -> int:
     development = not is_production() and not os.environ.get("TWILIO_ACCOUNT_SID")
     stack = Stack(StackSettings(
         twilio_standin_port=int(os.environ.get("TWILIO_STANDIN_PORT", "5099")) if development else None))
-    print("starting the action server, the Rasa server and the web page (the model takes a little while to load)...")
+    print("starting the action server, the Rasa server, the web page and the agent console (the model takes a"
+          " little while to load)...")
     stack.start()
     print(f"ready: web chat at {stack.web_url}/ ; REST channel at {stack.rasa_url}/webhooks/rest/webhook")
+    print(f"agent console at {stack.console_url}/ (add a login with `.venv/bin/python -m bot add-agent LOGIN"
+          f" --role agent`); live events through {stack.settings.event_broker().shown()}")
     print(f"HTTP API (internal, token in a header): curl -H \"Authorization: Bearer $(.venv/bin/python -m bot"
           f" api-token)\" {stack.rasa_url}/status")
     if stack.twilio:

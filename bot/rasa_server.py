@@ -8,6 +8,9 @@ that its secret is read from the environment and never appears in argv (`ps`, /p
 - no CORS (`cors=None`): no browser page may call the API with credentials. The socket.io channel answers
   its own allowed origins (bot/channels/webchat.py, bot.config.webchat_origins()).
 
+Every conversation's events are published to Rasa's event broker, which the agent console reads live
+(`event_broker_endpoint`): the SQL broker in a database beside ours by default, RabbitMQ when RABBITMQ_URL is set.
+
 endpoints.yml sends ACTION_SERVER_TOKEN to the action server as a header; it is set here (in development
 from bot.config's per-checkout secret) so that this module also runs on its own.
 
@@ -24,7 +27,16 @@ import os
 import sys
 from typing import Any
 
-from bot.config import PROJECT_ROOT, SECRET_NAMES, database_url, refuse_unsafe_production, secret
+from bot.config import (
+    PROJECT_ROOT,
+    SECRET_NAMES,
+    ConfigError,
+    EventBrokerSettings,
+    database_url,
+    event_broker_settings,
+    refuse_unsafe_production,
+    secret,
+)
 
 # What this process needs in production: the API's key, the action server's token, and the channels' secrets
 # and Twilio account (every secret but the console's).
@@ -69,6 +81,34 @@ def keep_alive_endpoint(endpoint: Any) -> Any:
                                    token_name=endpoint.token_name, cafile=endpoint.cafile, **endpoint.kwargs)
     copy.type = endpoint.type
     return copy
+
+
+def event_broker_endpoint(settings: EventBrokerSettings) -> Any:
+    """The `event_broker` endpoint for Rasa (its own SQLEventBroker or PikaEventBroker), the database made ready.
+
+    Set from the environment (bot.config.event_broker_settings), not endpoints.yml, so that this server started on
+    its own and the stack publish where the console reads. For RabbitMQ, Rasa publishes to the fanout exchange
+    `settings.exchange` and declares the durable queue `settings.queue` bound to it, which the console consumes.
+    """
+    from urllib.parse import urlsplit
+
+    from rasa.utils.endpoints import EndpointConfig
+
+    if settings.kind == "sql":
+        from bot.storage.tracker_store import prepare_sql_event_broker
+
+        prepare_sql_event_broker(settings.url, settings.schema)
+        return EndpointConfig(url=settings.url, type="sql")
+    if not settings.queue:  # Rasa would declare a durable server-named queue nobody reads
+        raise ConfigError("RabbitMQ: the Rasa server needs a queue name (RABBITMQ_QUEUE)")
+    parts = urlsplit(settings.url)
+    # Rasa's broker builds its connection URL from these and keeps the URL's own credentials when they match, so
+    # they are passed as the URL spells them (percent-encoded); RabbitMQ's defaults when the URL has none.
+    credentials = parts.netloc.rpartition("@")[0]
+    username, _, password = credentials.partition(":") if credentials else ("guest", "", "guest")
+    return EndpointConfig(url=settings.url, type="pika", username=username, password=password,
+                          port=parts.port or (5671 if parts.scheme == "amqps" else 5672),
+                          queues=[settings.queue], exchange_name=settings.exchange)
 
 
 class _Lent:
@@ -153,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(1, str(PROJECT_ROOT))  # custom channels and components by module path
 
     endpoints = AvailableEndpoints.read_endpoints(args.endpoints)
+    endpoints.event_broker = event_broker_endpoint(event_broker_settings())  # the console's live feed
     listeners = []
     if endpoints.action is not None:
         endpoints.action = keep_alive_endpoint(endpoints.action)

@@ -138,7 +138,8 @@ def _start_stack(database: str) -> Iterator[Stack]:
     backend = make_url(database).get_backend_name()
     # Secrets of its own (not this checkout's), which the servers can only have from their environment.
     settings = TestStackSettings(
-        rasa_port=free_port(), action_port=free_port(), web_port=free_port(), token=secrets.token_urlsafe(32),
+        rasa_port=free_port(), action_port=free_port(), web_port=free_port(), console_port=free_port(),
+        token=secrets.token_urlsafe(32),
         action_token=secrets.token_urlsafe(32), database_url=database,
         log_dir=ARTEFACTS / f"logs-{backend}-{_worker()}", twilio_standin_port=free_port(),
     )

@@ -185,6 +185,10 @@ async def _csrf_sent(request: web.Request) -> str:
     return ""
 
 
+# Requests the browser makes on its own, which must not keep an unattended session alive: the live-update stream.
+PASSIVE_PATHS = frozenset({"/api/events"})
+
+
 @web.middleware
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Find the person behind every request but the public ones, and refuse cross-site and CSRF-less writes."""
@@ -202,7 +206,8 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         request[STAFF_KEY], request[CSRF_KEY] = person, ""
         return await handler(request)
     cookie = request.cookies.get(SESSION_COOKIE, "")
-    info = await asyncio.to_thread(lambda: staff.session_staff(units(), cookie)) if cookie else None
+    activity = path not in PASSIVE_PATHS
+    info = await asyncio.to_thread(lambda: staff.session_staff(units(), cookie, activity=activity)) if cookie else None
     if info is None:
         if _is_api(path):
             response: web.StreamResponse = _json_error(401, "login required")
@@ -227,6 +232,7 @@ _PAGE = """<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sign in · Agent console · {agency}</title>
 <link rel="stylesheet" href="/static/login.css">
+<link rel="icon" href="/favicon.ico">
 </head>
 <body>
 <main class="login">
@@ -251,8 +257,11 @@ _PAGE = """<!doctype html>
 
 def _login_page(request: web.Request, *, status: int = 200, message: str = "", login: str = "",
                 next_path: str = "/") -> web.Response:
-    """The login form, with a fresh login CSRF token in its hidden field and in a cookie for /login only."""
-    token = login_csrf_token(request.app[LOGIN_SECRET_KEY], time.time())
+    """The login form, with a login CSRF token in its hidden field and in a cookie for /login only: the browser's
+    own while it is still valid (a second tab, or the browser's own requests, must not void the first form)."""
+    key, now, current = request.app[LOGIN_SECRET_KEY], time.time(), request.cookies.get(LOGIN_CSRF_COOKIE)
+    young = current is not None and login_csrf_valid(key, current, current, now + LOGIN_CSRF_MAX_AGE / 2)
+    token = current if young and current else login_csrf_token(key, now)
     shown = f'<p class="error" id="login-error" role="alert">{html.escape(message)}</p>\n' if message else ""
     body = _PAGE.format(
         agency=html.escape(agency_name()), message=shown, csrf=html.escape(token, quote=True),

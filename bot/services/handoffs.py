@@ -7,15 +7,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
+from bot.domain.money import from_minor
 from bot.services import accounts, audit
 from bot.storage.db import as_utc
-from bot.storage.orm import Account, Handoff, PhoneConversation, VerificationAttempt
+from bot.storage.orm import (
+    Account,
+    AccountFlag,
+    Debtor,
+    Dispute,
+    Handoff,
+    PhoneConversation,
+    VerificationAttempt,
+)
 
 if TYPE_CHECKING:
     from bot.services.unit_of_work import SqlUnitOfWork
@@ -133,20 +143,57 @@ def verification_of(session: Session, conversation_id: str) -> Verification:
     return _verifications(session, [conversation_id]).get(conversation_id, Verification(False, None, None))
 
 
+def _holds(flags: Iterable[str], disputed: bool) -> list[str]:
+    return (["dispute"] if disputed else []) + sorted(flags)
+
+
 def holds_of(account: Account) -> list[str]:
     """What stops or pauses collection on the account, as the console lists it."""
     from bot.services.cases import active_flags, open_dispute_of
 
-    holds = sorted(active_flags(account))
-    if open_dispute_of(account) is not None:
-        holds.insert(0, "dispute")
-    return holds
+    return _holds(active_flags(account), open_dispute_of(account) is not None)
 
 
-def _item(handoff: Handoff, account: Account | None, channel: str, verification: Verification,
+@dataclass(frozen=True)
+class _AccountLine:
+    """What a queue item shows of an account, read as plain columns: a queue of a thousand handoffs builds no ORM
+    account (bench/console.py)."""
+
+    account_ref: str
+    debtor_name: str
+    currency: str
+    balance: Decimal
+    holds: list[str]
+
+
+def _account_lines(session: Session, account_ids: set[int], refs: set[str]) -> tuple[dict[int, _AccountLine],
+                                                                                    dict[str, _AccountLine]]:
+    if not account_ids and not refs:
+        return {}, {}
+    rows = session.execute(
+        select(Account.id, Account.account_ref, Debtor.name, Account.currency, Account.principal_minor,
+               Account.interest_minor, Account.fees_minor, Account.paid_minor)
+        .join(Debtor, Debtor.id == Account.debtor_id)
+        .where(or_(Account.id.in_(account_ids), func.upper(Account.account_ref).in_(refs)))).all()
+    ids = [row[0] for row in rows]
+    flags: dict[int, set[str]] = {}
+    for account_id, flag in session.execute(select(AccountFlag.account_id, AccountFlag.flag).where(
+            AccountFlag.account_id.in_(ids), AccountFlag.cleared_at.is_(None))):
+        flags.setdefault(account_id, set()).add(flag)
+    disputed = set(session.scalars(select(Dispute.account_id).where(Dispute.account_id.in_(ids),
+                                                                    Dispute.status == "open")))
+    by_id = {}
+    for account_id, ref, name, currency, principal, interest, fees, paid in rows:
+        # Statement.balance, in minor units: principal + interest + fees - paid.
+        balance = from_minor(principal + interest + fees - paid, currency)
+        by_id[account_id] = _AccountLine(ref, name, currency, balance,
+                                         _holds(flags.get(account_id, ()), account_id in disputed))
+    return by_id, {line.account_ref.upper(): line for line in by_id.values()}
+
+
+def _item(handoff: Handoff, account: _AccountLine | None, channel: str, verification: Verification,
           opted_out: bool) -> dict[str, Any]:
-    statement = accounts.statement_of(account) if account is not None else None
-    holds = holds_of(account) if account is not None else []
+    holds = list(account.holds) if account is not None else []
     if opted_out:
         holds.append("sms_opt_out")
     return {
@@ -157,8 +204,8 @@ def _item(handoff: Handoff, account: Account | None, channel: str, verification:
         "callback_at": as_utc(handoff.callback_at).isoformat() if handoff.callback_at else None,
         "verified": verification.verified, "verified_by": verification.by,
         "account_ref": account.account_ref if account is not None else None,
-        "debtor_name": account.debtor.name if account is not None else None,
-        "balance": str(statement.balance) if statement is not None else None,
+        "debtor_name": account.debtor_name if account is not None else None,
+        "balance": str(account.balance) if account is not None else None,
         "currency": account.currency if account is not None else None,
         "holds": holds,
     }
@@ -166,20 +213,14 @@ def _item(handoff: Handoff, account: Account | None, channel: str, verification:
 
 def _items(session: Session, rows: list[Handoff]) -> list[dict[str, Any]]:
     """Queue items for handoffs, in a fixed number of queries however many there are."""
-    from bot.services.sms import opted_out_numbers, phone_of_conversations
+    from bot.services.sms import opted_out_on_file, phone_of_conversations
 
     ids = [h.conversation_id for h in rows]
     channels, verifications = _channels(session, ids), _verifications(session, ids)
-    refs = {v.account_ref.upper() for v in verifications.values() if v.account_ref}
-    account_ids = {h.account_id for h in rows if h.account_id is not None}
-    found = session.scalars(select(Account).where(
-        or_(Account.id.in_(account_ids), func.upper(Account.account_ref).in_(refs)))
-        .options(selectinload(Account.debtor), selectinload(Account.flags), selectinload(Account.disputes))
-    ).all() if account_ids or refs else []
-    by_id = {a.id: a for a in found}
-    by_ref = {a.account_ref.upper(): a for a in found}
+    by_id, by_ref = _account_lines(session, {h.account_id for h in rows if h.account_id is not None},
+                                   {v.account_ref.upper() for v in verifications.values() if v.account_ref})
     phones = phone_of_conversations(session, [c for c, channel in channels.items() if channel == SMS])
-    opted_out = opted_out_numbers(session, phones.values())
+    opted_out = opted_out_on_file(session, phones.values())
     unverified = Verification(False, None, None)
     items = []
     for handoff in rows:

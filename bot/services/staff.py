@@ -297,11 +297,13 @@ def log_in(uow: SqlUnitOfWork, login: str, password: str, client: str) -> Logged
         return LoggedIn(Staff(agent.login, agent.role), token, csrf)
 
 
-def session_staff(uow: SqlUnitOfWork, session_token: str, *, idle: timedelta | None = None) -> SessionInfo | None:
+def session_staff(uow: SqlUnitOfWork, session_token: str, *, idle: timedelta | None = None,
+                  activity: bool = True) -> SessionInfo | None:
     """Who a session cookie belongs to, or None (no such session, ended, expired, or the agent is inactive).
 
     `idle` defaults to CONSOLE_IDLE_MINUTES. An expired session is marked ended; a live one is touched at
-    most once per TOUCH_EVERY.
+    most once per TOUCH_EVERY, unless the request is not the person's doing (`activity=False`: a live-update
+    stream reconnecting on its own, which would otherwise keep an unattended tab logged in for ever).
     """
     if not session_token:
         return None
@@ -321,7 +323,7 @@ def session_staff(uow: SqlUnitOfWork, session_token: str, *, idle: timedelta | N
         if session_expired(as_utc(console_session.created_at), last_seen, now, idle=idle):
             console_session.ended_at = now
             return None
-        if needs_touch(last_seen, now):
+        if activity and needs_touch(last_seen, now):
             console_session.last_seen_at = now
         return SessionInfo(Staff(agent.login, agent.role), console_session.csrf_token)
 

@@ -7,6 +7,9 @@ for saving, the text (and the text and entity values inside parse_data) of every
 answered that question, and the value of every `date_of_birth` slot. The tracker in memory, which the
 form validates in this turn, is left as it is: only what is persisted is redacted.
 
+What the store publishes to Rasa's event broker (the agent console's live feed) is exactly what it writes, redacted
+the same way, once the rows are committed (see the end of this module).
+
 Registered in endpoints.yml as `type: bot.storage.tracker_store.RedactingSQLTrackerStore` (Rasa falls back to
 an in-memory store without a word if the class cannot be imported, so the tests check the table itself).
 
@@ -32,11 +35,13 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.brokers.sql import SQLEventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import AllSlotsReset, Event, Restarted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
-from sqlalchemy import insert
+from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import sessionmaker
 
@@ -161,6 +166,8 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             self.engine = engine_for(host)
             self.sessionmaker = sessionmaker(bind=self.engine)
         self._parsed = _ParsedEvents()
+        if isinstance(self.event_broker, SQLEventBroker):
+            _use_our_engine(self.event_broker)
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
         return await asyncio.to_thread(self._retrieve_now, sender_id, fetch_events_from_all_sessions)
@@ -179,15 +186,18 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        await self.stream_events(tracker)
-        await asyncio.to_thread(self._save_now, tracker)
+        new = await asyncio.to_thread(self._save_now, tracker)
+        if new and self.event_broker is not None and not isinstance(self.event_broker, SQLEventBroker):
+            _publish(self.event_broker, tracker.sender_id, new)  # the SQL broker's were written with the rows
 
-    def _save_now(self, tracker: DialogueStateTracker) -> None:
-        """Rasa's `save`: the events not yet stored, redacted, each as a row (in one INSERT)."""
+    def _save_now(self, tracker: DialogueStateTracker) -> list[dict[str, Any]]:
+        """Rasa's `save`: the events not yet stored, redacted, each as a row (in one INSERT); then, once they are
+        committed, the same to an SQL event broker. The new events' dicts, as written."""
         with self.session_scope() as session:
-            rows = []
+            rows, new = [], []
             for event in self._additional_events(session, tracker):
                 data = event.as_dict()
+                new.append(data)
                 rows.append({"sender_id": tracker.sender_id, "type_name": event.type_name,
                              "timestamp": data.get("timestamp"),
                              "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
@@ -195,6 +205,26 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             if rows:
                 session.execute(insert(self.SQLEvent.__table__), rows)
             session.commit()
+        if new and isinstance(self.event_broker, SQLEventBroker):
+            _publish_to_sql(self.event_broker, tracker.sender_id, new)
+        return new
+
+    async def stream_events(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's `stream_events` (which `save` does not call: it publishes what it writes): the events the
+        database does not hold yet, redacted as they would be written, to the event broker."""
+        if self.event_broker is None:
+            return
+
+        def unsaved() -> list[dict[str, Any]]:
+            with self.session_scope() as session:
+                stored = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
+            return [event.as_dict() for event in redacted(tracker.events, stored)]
+
+        new = await asyncio.to_thread(unsaved)
+        if isinstance(self.event_broker, SQLEventBroker):
+            await asyncio.to_thread(_publish_to_sql, self.event_broker, tracker.sender_id, new)
+        else:
+            _publish(self.event_broker, tracker.sender_id, new)
 
     def _additional_events(self, session, tracker: DialogueStateTracker) -> Iterator:
         """The events not yet stored, redacted. Rasa counts the session's rows again; when this tracker is the
@@ -203,3 +233,114 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         if stored is None:
             stored = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
         return redacted(tracker.events, stored)
+
+
+# --- The event broker: what the agent console sees live (bot/console/feed.py) --------------------------------------
+# Rasa's stores publish each new event, before saving, as `{"sender_id": ..., **event.as_dict()}`, and find the new
+# events by reading the conversation again. This store publishes exactly the rows it has just committed, redacted as
+# they were written (a date-of-birth answer never reaches the broker), with no second read; the SQL broker's rows go
+# in with one INSERT in the same worker thread (Rasa's SQL broker commits once per event, on the event loop).
+
+
+def _bodies(sender_id: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"sender_id": sender_id, **data} for data in events]
+
+
+def _publish(broker: EventBroker, sender_id: str, events: list[dict[str, Any]]) -> None:
+    """Each event as Rasa's `TrackerStore._stream_new_events` publishes it; a broker's failure never fails a turn."""
+    for body in _bodies(sender_id, events):
+        try:
+            broker.publish(body)
+        except Exception:
+            logger.exception("an event of conversation %s could not be published to the event broker", sender_id)
+
+
+def _publish_to_sql(broker: SQLEventBroker, sender_id: str, events: list[dict[str, Any]]) -> None:
+    """The rows Rasa's SQLEventBroker.publish writes (sender_id, the body's JSON), in order, in one transaction."""
+    if not events:
+        return
+    rows = [{"sender_id": sender_id, "data": json.dumps(body)} for body in _bodies(sender_id, events)]
+    try:
+        with broker.session_scope() as session:
+            session.execute(insert(broker.SQLBrokerEvent.__table__), rows)
+            session.commit()
+    except Exception:  # the turn is saved: the console misses these events (and says so in its log), nothing else
+        logger.exception("%d event(s) of conversation %s could not be published to the SQL event broker",
+                         len(rows), sender_id)
+
+
+def _use_our_engine(broker: SQLEventBroker) -> None:
+    """The broker writes through `bot.storage.db.engine_for` like the store (SQLite: WAL, so the console's reads
+    never hold up a write, and a 30 s busy timeout; PostgreSQL: connections checked before use)."""
+    url = broker.engine.url.render_as_string(hide_password=False)
+    if "://" not in url:
+        return
+    broker.engine.dispose()
+    broker.engine = engine_for(url)
+    broker.sessionmaker = sessionmaker(bind=broker.engine)
+
+
+def delete_broker_events(url: str, *, conversation_ids: Iterable[str] | None = None,
+                         before: float | None = None) -> int:
+    """Delete rows from the SQL event broker's `events` table at `url`; how many.
+
+    The broker holds a copy of every message (redacted as the tracker store's rows are), so erasing a debtor's
+    conversations (`conversation_ids`) or purging old texts (`before`: a Unix time, compared with the events' own
+    timestamps) must reach it too. The newest row is always kept, so that SQLite never hands its id out again and a
+    reader tailing by id (bot/console/feed.py) misses nothing. Rows are read oldest first, a chunk at a time, up to
+    the first one not older than `before`.
+    """
+    table = SQLEventBroker.SQLBrokerEvent.__table__
+    engine = engine_for(url)
+    with engine.connect() as connection:
+        newest = connection.execute(select(table.c.id).order_by(table.c.id.desc()).limit(1)).scalar()
+    if newest is None:
+        return 0
+    deleted = 0
+    if conversation_ids is not None:
+        ids = list(conversation_ids)
+        for start in range(0, len(ids), 500):
+            with engine.begin() as connection:
+                deleted += connection.execute(delete(table).where(
+                    table.c.sender_id.in_(ids[start:start + 500]), table.c.id != newest)).rowcount
+    after = 0
+    while before is not None:
+        with engine.begin() as connection:
+            chunk = connection.execute(select(table.c.id, table.c.data).where(table.c.id > after, table.c.id < newest)
+                                       .order_by(table.c.id).limit(1000)).all()
+            old = [row_id for row_id, data in chunk if _timestamp(data) < before]
+            if old:
+                deleted += connection.execute(delete(table).where(table.c.id.in_(old))).rowcount
+        if len(old) < len(chunk) or not chunk:
+            break
+        after = chunk[-1][0]
+    return deleted
+
+
+def _timestamp(data: str | None) -> float:
+    """An event row's own timestamp; none readable counts as old (nothing to keep it for)."""
+    try:
+        timestamp = json.loads(data or "").get("timestamp")
+    except (ValueError, AttributeError):
+        return float("-inf")
+    return float(timestamp) if isinstance(timestamp, (int, float)) else float("-inf")
+
+
+def prepare_sql_event_broker(url: str, schema: str | None = None) -> None:
+    """Make the SQL broker's database ready before Rasa's SQLEventBroker opens it (it creates only its table).
+
+    SQLite: the file is created 0600 (it holds conversation texts) and in WAL mode, through `engine_for`, before
+    SQLAlchemy would create it world-readable. PostgreSQL: the broker's schema (bot.config.EVENT_BROKER_SCHEMA).
+    """
+    engine = engine_for(url)
+    if schema is None:
+        with engine.connect():
+            return
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    except Exception:  # two servers starting at once: IF NOT EXISTS is not atomic in PostgreSQL
+        with engine.connect() as connection:
+            if not connection.exec_driver_sql(
+                    "SELECT 1 FROM information_schema.schemata WHERE schema_name = %(name)s", {"name": schema}).first():
+                raise

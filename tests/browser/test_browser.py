@@ -1,6 +1,7 @@
 """The web chat in a real browser: Debian's Chromium, driven by Playwright, against the running stack.
 
-Each step leaves a screenshot in test-artifacts/browser/<test>-<backend>-<step>.png.
+Each step leaves a screenshot in test-artifacts/browser/<test>-<backend>-<step>.png. Chromium and
+Playwright: tests/browser/conftest.py.
 """
 from __future__ import annotations
 
@@ -11,47 +12,22 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy.engine import make_url
 
 from bot.cli import DEMO
 from bot.launcher import Stack
-from tests.support import ARTEFACTS
 from tests.support.database import run_cli
+from tests.support.webchat import Widget, verify
 
 pytestmark = pytest.mark.stack
 
-CHROMIUM = Path("/usr/bin/chromium")
-# As root Chromium needs --no-sandbox; the rest keep it off the network it has no business on
-# (this machine refuses those connections) and make runs repeatable.
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
-SHOTS = ARTEFACTS / "browser"
-TURN_TIMEOUT_MS = 60_000
 BALANCE = "$1,234.56"
 # The browser's own reports of a connection being refused: expected while Rasa restarts, nowhere else.
 CONNECTION_ERRORS = re.compile(r"WebSocket connection to .* failed|ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE")
-
-
-@pytest.fixture(scope="module")
-def playwright() -> Iterator[Playwright]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make browser` installs Debian's Chromium")
-    with sync_playwright() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser(playwright) -> Iterator[Browser]:
-    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-    yield browser
-    browser.close()
 
 
 @pytest.fixture
@@ -60,93 +36,6 @@ def site(db, stack) -> Stack:
     run_cli("import-policies", str(DEMO / "policies.yml"), database=db)
     run_cli("import-accounts", str(DEMO / "accounts.csv"), database=db)
     return stack
-
-
-class Widget:
-    """The chat widget on one page, as a person uses it; records what went wrong in the page."""
-
-    def __init__(self, page: Page, name: str):
-        self.page = page
-        self.name = name
-        self.errors: list[str] = []
-        self.dialogs: list[str] = []
-        self.websockets: list[str] = []
-        self.frames_sent: list[str] = []
-        self.polling_requests: list[str] = []
-        page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
-        page.on("console", lambda message: self.errors.append(message.text) if message.type == "error" else None)
-        page.on("dialog", self._dialog)
-        page.on("websocket", self._websocket)
-        page.on("request", lambda r: self.polling_requests.append(r.url) if "transport=polling" in r.url else None)
-        self.panel = page.locator(".ccw-panel")
-        self.input = page.locator(".ccw-input")
-        self.send_button = page.locator(".ccw-send")
-        self.typing = page.locator(".ccw-typing")
-
-    def _dialog(self, dialog) -> None:
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def _websocket(self, websocket) -> None:
-        self.websockets.append(websocket.url)
-        websocket.on("framesent", lambda payload: self.frames_sent.append(str(payload)))
-
-    def shot(self, step: str) -> None:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(SHOTS / f"{self.name}-{step}.png"))
-
-    def open(self) -> None:
-        self.page.locator(".ccw-launcher").click()
-        expect(self.panel).to_be_visible()
-
-    def bot_count(self) -> int:
-        return self.page.locator(".ccw-msg--bot").count()
-
-    def wait_for_reply(self, after: int) -> str:
-        """The bot's messages after the first `after`, once it has stopped typing."""
-        self.page.wait_for_function(
-            "n => document.querySelectorAll('.ccw-msg--bot').length > n"
-            " && document.querySelector('.ccw-typing').hidden",
-            arg=after, timeout=TURN_TIMEOUT_MS,
-        )
-        return "\n".join(self.page.locator(".ccw-msg--bot .ccw-bubble").all_inner_texts()[after:])
-
-    def say(self, text: str) -> str:
-        before = self.bot_count()
-        self.input.fill(text)
-        self.input.press("Enter")
-        return self.wait_for_reply(before)
-
-    def transcript(self) -> list[tuple[str, str]]:
-        return [tuple(pair) for pair in self.page.eval_on_selector_all(
-            ".ccw-msg", "items => items.map(i => [i.classList.contains('ccw-msg--user') ? 'user' : 'bot',"
-                        " i.querySelector('.ccw-bubble').textContent])")]
-
-    def stored(self) -> dict:
-        """What the widget keeps in sessionStorage."""
-        return json.loads(self.page.evaluate(
-            "() => sessionStorage.getItem(Object.keys(sessionStorage).find(k => k.startsWith('collections-chat:')))"))
-
-    def assert_no_errors(self, allow: re.Pattern[str] | None = None) -> None:
-        errors = [e for e in self.errors if not (allow and allow.search(e))]
-        assert errors == [], errors
-        assert self.dialogs == [], self.dialogs
-
-
-@pytest.fixture
-def widget(browser, request, database_url) -> Iterator[Widget]:
-    backend = make_url(database_url).get_backend_name()
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
-    widget = Widget(context.new_page(), f"{request.node.originalname}-{backend}")
-    yield widget
-    widget.page.unroute_all(behavior="ignoreErrors")  # a long poll still in a route must not fail the next test
-    context.close()
-
-
-def verify(widget: Widget, ref: str = "ACC-1001", dob: str = "12 March 1985") -> None:
-    assert "date of birth" in widget.say(ref)
-    reply = widget.say(dob)
-    assert "debt collector" in reply and "How can I help" in reply, reply
 
 
 def test_journey_verify_ask_agree_a_plan_and_reload(db, site, widget):

@@ -318,3 +318,36 @@ async def test_logging_out_needs_the_csrf_token_and_ends_the_session(client: Tes
     assert "Max-Age=0" in _set_cookies(response)["console_session"]
     client.session.cookie_jar.update_cookies({"console_session": session_token})  # kept by an attacker
     assert (await client.get("/api/me")).status == 401
+
+
+async def test_a_second_login_page_keeps_the_first_forms_token(client: TestClient) -> None:
+    """A second tab (or the browser's own favicon request) must not void the form already on screen."""
+    first = await _login_form(client)
+    second = await _login_form(client)
+    assert first == second
+    answer = await client.post("/login", data={"login": "alice", "password": PASSWORD, "csrf_token": first},
+                               allow_redirects=False)
+    assert answer.status == 303
+
+
+async def test_the_live_update_stream_does_not_keep_an_unattended_session_alive(client: TestClient) -> None:
+    """Only the person's own requests count as activity: a tab left open, reconnecting its event stream, idles out."""
+    from bot.services.unit_of_work import SqlUnitOfWork
+    from bot.storage.db import as_utc
+    from bot.storage.orm import ConsoleSession
+
+    assert (await _log_in(client)).status == 303
+    hashed = staff.digest(client.session.cookie_jar.filter_cookies(client.make_url("/"))[auth.SESSION_COOKIE].value)
+    long_ago = utcnow() - timedelta(minutes=10)
+    with SqlUnitOfWork() as uow:
+        uow.session.get(ConsoleSession, hashed).last_seen_at = long_ago
+
+    def last_seen() -> object:
+        with SqlUnitOfWork() as uow:
+            return as_utc(uow.session.get(ConsoleSession, hashed).last_seen_at)
+
+    # The test app has no /api/events route (404 after the middleware): the middleware's decision is what counts.
+    assert (await client.get("/api/events")).status == 404
+    assert last_seen() == long_ago
+    assert (await client.get("/api/me")).status == 200
+    assert last_seen() > long_ago

@@ -33,7 +33,8 @@ def test_head_is_the_models_schema_and_the_console_migration_goes_down_and_up(em
     assert differences == []
     command.downgrade(config, "0003")
     tables = set(inspect(engine).get_table_names())
-    assert not tables & CONSOLE_TABLES and "requested_by" not in {c["name"] for c in inspect(engine).get_columns("plans")}
+    assert not tables & CONSOLE_TABLES
+    assert "requested_by" not in {column["name"] for column in inspect(engine).get_columns("plans")}
     command.upgrade(config, "head")
     assert CONSOLE_TABLES <= set(inspect(engine).get_table_names())
     engine.dispose()

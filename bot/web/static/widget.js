@@ -109,7 +109,8 @@
   panel.setAttribute("aria-label", title + " chat");
   panel.hidden = true;
 
-  const header = el("header", "ccw-header");
+  // A div, not <header>: the host page has its banner, and a document has one (axe: landmark-no-duplicate-banner).
+  const header = el("div", "ccw-header");
   const heading = el("div", "ccw-heading");
   heading.append(el("h2", "ccw-title", title), el("p", "ccw-subtitle", "Automated assistant · secure chat"));
   const closeButton = el("button", "ccw-close");
@@ -121,17 +122,23 @@
   const status = el("div", "ccw-status", "Connecting…");
   status.setAttribute("role", "status");
 
+  // The messages are a list (an <ol> keeps its list role, so its items are list items to assistive
+  // technology); the scrolling box around it is the live log, announcing what is added, and takes the
+  // keyboard focus so that the transcript can be scrolled without a mouse.
   const log = el("ol", "ccw-log");
-  log.setAttribute("role", "log");
-  log.setAttribute("aria-live", "polite");
-  log.setAttribute("aria-label", "Conversation");
 
   const typing = el("div", "ccw-typing");
-  typing.setAttribute("aria-label", "The assistant is typing");
-  typing.append(el("span"), el("span"), el("span"));
+  const dots = el("span", "ccw-dots");
+  dots.setAttribute("aria-hidden", "true");
+  dots.append(el("span"), el("span"), el("span"));
+  typing.append(el("span", "ccw-visually-hidden", "The assistant is typing…"), dots);
   typing.hidden = true;
 
   const scroller = el("div", "ccw-scroller");
+  scroller.setAttribute("role", "log");
+  scroller.setAttribute("aria-live", "polite");
+  scroller.setAttribute("aria-label", "Conversation");
+  scroller.tabIndex = 0;
   scroller.append(log, typing);
 
   const form = el("form", "ccw-form");
@@ -179,6 +186,7 @@
           message.chosen = choice.title;
           button.classList.add("ccw-reply--chosen");
           send(String(choice.payload), String(choice.title));
+          input.focus({ preventScroll: true }); // the spent button loses the focus: the text box takes it
         });
         replies.appendChild(button);
       });
@@ -418,7 +426,7 @@
     });
   }
 
-  loadAsset("link", new URL("widget.css", assetBase).href);
+  loadAsset("link", new URL("widget.css", assetBase).href, scrollToEnd); // a restored transcript shows its end
   window.collectionsChat = {
     open: function () { setOpen(true); },
     close: function () { setOpen(false); },

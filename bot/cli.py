@@ -299,6 +299,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
     except accounts.UnknownAccount as error:
         print(error, file=sys.stderr)
         return EXIT_UNKNOWN
+    erasure.forget_broker_copies(conversation_ids=erased.conversation_ids)
     counts = erased.counts()
     print(f"erased the personal data of the debtor of {args.ref.strip().upper()} on {len(erased.account_refs)}"
           f" account(s): {', '.join(erased.account_refs)} ({counts['conversations']} conversation(s),"
@@ -323,6 +324,8 @@ def cmd_purge(args: argparse.Namespace) -> int:
         return EXIT_REJECTED
     with SqlUnitOfWork(clock=(lambda: now) if now else utcnow) as uow:
         purged = erasure.purge(uow, days, args.actor, dry_run=args.dry_run)
+    if not args.dry_run:
+        erasure.forget_broker_copies(before=purged.before)
     what = (f"{purged.conversation_events} conversation event(s), {purged.verification_attempts} verification"
             f" attempt(s), {purged.offered_choices} offered choice(s) older than {days} days"
             f" (before {purged.before:%Y-%m-%d %H:%M:%S} UTC)")

@@ -129,7 +129,9 @@ class TestStackSettings(StackSettings):
     def environment(self) -> dict[str, str]:
         page = f"127.0.0.1:{self.web_port}"
         origins = (f"http://{page}", f"http://localhost:{self.web_port}", self.partner_origin)
-        return {**super().environment(), "WEBCHAT_ORIGINS": ",".join(origins)}
+        # With RABBITMQ_URL set, each worker's Rasa and console talk over their own exchange and queue.
+        broker = {"RABBITMQ_EXCHANGE": f"rasa-test-{_worker()}", "RABBITMQ_QUEUE": f"console-test-{_worker()}"}
+        return {**super().environment(), **broker, "WEBCHAT_ORIGINS": ",".join(origins)}
 
 
 def _start_stack(database: str) -> Iterator[Stack]:

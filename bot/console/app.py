@@ -366,6 +366,10 @@ async def api_take(request: web.Request) -> web.Response:
     """POST /api/handoffs/{id}/take: the handoff is this person's; 409 naming who has it otherwise."""
     item = await run(handoffs.take, _path_id(request), staff_of(request).login)
     _live(request).refresh_queue()
+    # The assistant must be silent while a person has the conversation: it is after an escalation, but not when
+    # a callback put the conversation back in the queue. Pausing twice is harmless.
+    await _to_rasa(_rasa(request).pause(item["conversation_id"], item["channel"]),
+                   "the conversation is yours, but the assistant could not be paused in it: try again")
     return web.json_response(item)
 
 

@@ -129,6 +129,11 @@ class RasaApi:
         the conversation, marked with the login `agent`. On "rest" it is stored only (nothing can push there)."""
         await self._append(conversation_id, channel, [_bot_event(text, agent, buttons)])
 
+    async def pause(self, conversation_id: str, channel: str) -> None:
+        """Rasa's ConversationPaused, sent by no one: the assistant falls silent while a person has the
+        conversation. It already is when the assistant escalated; not when a callback brought it back."""
+        await self._append(conversation_id, channel, [{"event": "pause"}])
+
     async def resume(self, conversation_id: str, text: str, channel: str, *, agent: str,
                      slots: dict[str, Any] | None = None) -> None:
         """Hand the conversation back to the assistant in one request: Rasa's ConversationResumed, the slots the

@@ -20,6 +20,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from bot.config import event_broker_settings
 from bot.domain.verification import normalise_reference
 from bot.services import accounts, audit
 from bot.storage.orm import (
@@ -35,6 +36,7 @@ from bot.storage.orm import (
     Settlement,
     VerificationAttempt,
 )
+from bot.storage.tracker_store import delete_broker_events
 
 if TYPE_CHECKING:
     from bot.services.unit_of_work import SqlUnitOfWork
@@ -80,6 +82,7 @@ class Erasure:
     conversation_events_deleted: int
     contact_points_deleted: int
     audit_entries_scrubbed: int
+    conversation_ids: tuple[str, ...] = ()  # for the event broker's copies (`forget_broker_copies`)
 
     def counts(self) -> dict[str, int]:
         """The counts, by name."""
@@ -165,7 +168,7 @@ def erase(uow: SqlUnitOfWork, account_ref: str, actor: str) -> Erasure:
                 _RASA_EVENTS.c.sender_id.in_(conversations)))
 
     erasure = Erasure(sorted(a.account_ref for a in owned), len(conversations), events_deleted, contact_points,
-                      audit_entries)
+                      audit_entries, tuple(sorted(conversations)))
     for owned_account in owned:
         audit.record(session, "personal_data_erased", actor=actor, account=owned_account, at=now,
                      account_refs=erasure.account_refs, counts=erasure.counts())
@@ -210,3 +213,14 @@ def purge(uow: SqlUnitOfWork, days: int, actor: str, dry_run: bool = False) -> P
                          "verification_attempts": result.verification_attempts,
                          "offered_choices": result.offered_choices})
     return result
+
+
+def forget_broker_copies(conversation_ids: Iterable[str] | None = None, before: datetime | None = None) -> int:
+    """Delete the SQL event broker's copies of conversations (an erasure) or of old texts (a purge): the console's
+    live feed keeps a copy of every event in a database of its own. RabbitMQ keeps none once the console has read
+    them. Run after the erasure or purge committed; how many rows went."""
+    settings = event_broker_settings()
+    if settings.kind != "sql":
+        return 0
+    return delete_broker_events(settings.url, conversation_ids=conversation_ids,
+                                before=before.timestamp() if before is not None else None)

@@ -41,7 +41,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import AllSlotsReset, Event, Restarted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, inspect, select, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import sessionmaker
 
@@ -293,6 +293,8 @@ def delete_broker_events(url: str, *, conversation_ids: Iterable[str] | None = N
     table = SQLEventBroker.SQLBrokerEvent.__table__
     engine = engine_for(url)
     with engine.connect() as connection:
+        if not inspect(connection).has_table(table.name):  # the broker never ran here: nothing to delete
+            return 0
         newest = connection.execute(select(table.c.id).order_by(table.c.id.desc()).limit(1)).scalar()
     if newest is None:
         return 0
@@ -303,6 +305,9 @@ def delete_broker_events(url: str, *, conversation_ids: Iterable[str] | None = N
             with engine.begin() as connection:
                 deleted += connection.execute(delete(table).where(
                     table.c.sender_id.in_(ids[start:start + 500]), table.c.id != newest)).rowcount
+        with engine.begin() as connection:  # the newest row stays, emptied of the conversation it belonged to
+            deleted += connection.execute(update(table).where(table.c.id == newest, table.c.sender_id.in_(ids))
+                                          .values(sender_id="", data="{}")).rowcount
     after = 0
     while before is not None:
         with engine.begin() as connection:
@@ -314,6 +319,12 @@ def delete_broker_events(url: str, *, conversation_ids: Iterable[str] | None = N
         if len(old) < len(chunk) or not chunk:
             break
         after = chunk[-1][0]
+    if before is not None:
+        with engine.begin() as connection:  # the newest row stays; when it is old too, without its content
+            data = connection.execute(select(table.c.data).where(table.c.id == newest)).scalar()
+            if data != "{}" and _timestamp(data) < before:
+                deleted += connection.execute(update(table).where(table.c.id == newest)
+                                              .values(sender_id="", data="{}")).rowcount
     return deleted
 
 

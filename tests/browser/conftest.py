@@ -1,5 +1,9 @@
-"""What the browser tests share beyond tests/conftest.py: Debian's Chromium, driven by Playwright, once per
-session (per xdist worker), and a fresh browser context for each test that asks for one."""
+"""What the browser tests share beyond tests/conftest.py: Debian's Chromium, driven by Playwright, once per test
+module, and a fresh browser context for each test that asks for one.
+
+Once per module, not per session: Playwright's sync API keeps an event loop running in the worker while it is
+open, and every `asyncio.run` of another module's test on the same xdist worker would then fail with "cannot be
+called from a running event loop"."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -20,7 +24,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: `make browser` installs Debian's Chromium")
@@ -28,7 +32,7 @@ def playwright() -> Iterator[Playwright]:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
     yield browser

@@ -9,7 +9,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from aiohttp import DummyCookieJar
 from aiohttp.test_utils import TestClient, TestServer
-from argon2 import PasswordHasher
 
 from bot.cli import DEMO
 from bot.config import PROJECT_ROOT
@@ -37,6 +36,7 @@ class FakeRasa:
 
     sent: list[dict[str, Any]] = field(default_factory=list)
     resumed: list[dict[str, Any]] = field(default_factory=list)
+    paused: list[str] = field(default_factory=list)
     transcripts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     closed: bool = False
 
@@ -44,6 +44,9 @@ class FakeRasa:
                    buttons: list[dict[str, str]] | None = None) -> None:
         self.sent.append({"conversation_id": conversation_id, "text": text, "channel": channel, "agent": agent,
                           "buttons": buttons})
+
+    async def pause(self, conversation_id: str, channel: str) -> None:
+        self.paused.append(conversation_id)
 
     async def resume(self, conversation_id: str, text: str, channel: str, *, agent: str,
                      slots: dict[str, Any] | None = None) -> None:
@@ -85,13 +88,6 @@ class Console:
     ben: Person
     sue: Person
 
-
-@pytest.fixture
-def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(staff, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-    monkeypatch.setattr(staff, "_dummy_hash", None)
-    yield
-    staff._dummy_hash = None
 
 
 async def _events(feed: asyncio.Queue[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
@@ -241,6 +237,7 @@ async def test_a_second_agent_taking_a_taken_handoff_is_told_who_has_it(console:
     assert (await console.ben.get(f"/handoffs/{handoff}")).status == 403
     queue = await (await console.ben.get("/api/queue")).json()
     assert queue["waiting"] == 0 and queue["items"][0]["assigned_to"] == "ana"
+    assert console.rasa.paused == [WEB]  # the assistant is silenced for the taker only, once
 
 
 async def test_only_a_supervisor_reassigns(console: Console) -> None:

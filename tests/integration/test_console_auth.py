@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
-from argon2 import PasswordHasher
 
 from bot.console import auth
 from bot.console.auth import require_supervisor, setup_auth
@@ -57,13 +56,6 @@ def _app() -> web.Application:
     app.router.add_get("/healthz", _healthz)
     return app
 
-
-@pytest.fixture
-def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(staff, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-    monkeypatch.setattr(staff, "_dummy_hash", None)
-    yield
-    staff._dummy_hash = None
 
 
 @pytest.fixture

@@ -343,7 +343,29 @@ def test_deleting_broker_rows_for_erasure_and_retention(database_url, tmp_path):
     with engine_for(settings.url).connect() as connection:
         left = [json.loads(data) for data in connection.execute(text("SELECT data FROM events ORDER BY id")).scalars()]
     assert [(e["sender_id"], e["text"]) for e in left] == [(kept, "message 2")]
-    assert delete_broker_events(settings.url, before=10_000) == 0  # the newest row stays: SQLite never reuses its id
+    # The newest row stays (SQLite never hands its id out again, and a reader tails by id), emptied of its content.
+    assert delete_broker_events(settings.url, before=10_000) == 1
+    assert delete_broker_events(settings.url, before=10_000) == 0
+    with engine_for(settings.url).connect() as connection:
+        assert connection.execute(text("SELECT sender_id, data FROM events")).all() == [("", "{}")]
+
+
+@pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
+def test_erasing_the_conversation_of_the_newest_broker_row_empties_it(database_url, tmp_path):
+    settings = _fresh_location(database_url, tmp_path)
+    broker = sql_broker(settings)
+    kept, erased = f"kept-{uuid.uuid4().hex}", f"erased-{uuid.uuid4().hex}"
+    for event in conversation(kept, 2) + conversation(erased, 2):
+        broker.publish(event)
+    assert delete_broker_events(settings.url, conversation_ids=[erased]) == 2
+    with engine_for(settings.url).connect() as connection:
+        rows = connection.execute(text("SELECT sender_id, data FROM events ORDER BY id")).all()
+    assert [sender for sender, _ in rows] == [kept, kept, ""] and rows[-1][1] == "{}"
+    assert erased not in "".join(data for _, data in rows)
+
+
+def test_a_broker_that_never_ran_has_nothing_to_delete(tmp_path):
+    assert delete_broker_events(f"sqlite:///{tmp_path / 'never-events.db'}", conversation_ids=["x"]) == 0
 
 
 # --- RabbitMQ ------------------------------------------------------------------------------------------------------

@@ -1,5 +1,4 @@
 """The migrations build exactly the schema the models describe, and the console's migration goes both ways."""
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -8,26 +7,16 @@ from sqlalchemy import inspect
 from bot.storage.db import engine_for
 from bot.storage.migrate import alembic_config
 from bot.storage.orm import Base
-from tests.support.database import create_postgres_database
 
 CONSOLE_TABLES = {"agents", "agent_tokens", "console_sessions", "login_attempts", "approval_requests",
                   "staff_notes", "console_offers"}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-    else:
-        url, drop = create_postgres_database()
-        yield url
-        drop()
 
-
-def test_head_is_the_models_schema_and_the_console_migration_goes_down_and_up(empty_database):
-    config = alembic_config(empty_database)
+def test_head_is_the_models_schema_and_the_console_migration_goes_down_and_up(fresh_database):
+    config = alembic_config(fresh_database)
     command.upgrade(config, "head")
-    engine = engine_for(empty_database)
+    engine = engine_for(fresh_database)
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []

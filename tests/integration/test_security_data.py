@@ -262,6 +262,26 @@ def _second_account_for_jordan(db: str, tmp_path: Path) -> None:
     run_cli("import-accounts", str(write(tmp_path / "second.csv", rows)), database=db)
 
 
+def _broker(db: str):
+    """Rasa's SQL event broker where the Rasa server puts it beside `db` (bot.rasa_server)."""
+    import asyncio
+
+    from rasa.core.brokers.broker import EventBroker
+
+    from bot.config import event_broker_settings
+    from bot.rasa_server import event_broker_endpoint
+
+    return asyncio.run(EventBroker.create(event_broker_endpoint(event_broker_settings(db))))
+
+
+def _broker_copies(db: str, conversation_id: str) -> int:
+    from bot.config import event_broker_settings
+
+    with engine_for(event_broker_settings(db).url).connect() as connection:
+        return connection.execute(text("SELECT count(*) FROM events WHERE sender_id = :c"),
+                                  {"c": conversation_id}).scalar()
+
+
 def test_erase_removes_the_debtors_personal_data_and_keeps_the_books(db, tmp_path):
     from bot.services import cases, handoffs, sms
 
@@ -287,6 +307,9 @@ def test_erase_removes_the_debtors_personal_data_and_keeps_the_books(db, tmp_pat
     _add_events(db, web, ["ACC-1001", "12 March 1985", "I lost my job"], NOW.timestamp())
     _add_events(db, texts, ["03/12/1985", "STOP"], NOW.timestamp())
     _add_events(db, other, ["someone else's words"], NOW.timestamp())
+    for conversation in (web, texts, other, other):  # the console's live feed keeps a copy of each event
+        _broker(db).publish({"sender_id": conversation, "event": "user", "text": "I lost my job at the mill",
+                             "timestamp": NOW.timestamp()})
     before = json.loads(run_cli("account", "ACC-1001", "--json", database=db).stdout)
 
     result = run_cli("erase", "acc-1001", "--actor", "dpo-alex", database=db)
@@ -310,6 +333,7 @@ def test_erase_removes_the_debtors_personal_data_and_keeps_the_books(db, tmp_pat
     assert "personal_data_erased" in everything and "dpo-alex" in everything and "plan_agreed" in everything
     assert _events_of(db, web) == [] and _events_of(db, texts) == []
     assert _events_of(db, other)  # other conversations are untouched
+    assert _broker_copies(db, web) == _broker_copies(db, texts) == 0 and _broker_copies(db, other) == 2
     with unit_of_work() as session:
         assert session.get(SmsConsent, JORDAN_PHONE).opted_out  # the opt-out outlives the record
         assert session.get(OfferedChoices, web) is None
@@ -354,6 +378,9 @@ def test_purge_deletes_conversation_texts_past_the_retention_and_says_what_first
     long_ago = datetime(2025, 6, 1, tzinfo=UTC)
     _add_events(db, old, ["12 March 1985", "my number is +15551230001"], long_ago.timestamp())
     _add_events(db, recent, ["hello"], datetime(2026, 11, 20, tzinfo=UTC).timestamp())
+    for conversation, moment in ((old, long_ago), (recent, NOW)):  # the console feed's copies
+        _broker(db).publish({"sender_id": conversation, "event": "user", "text": "12 March 1985",
+                             "timestamp": moment.timestamp()})
     with unit_of_work() as session:
         session.add_all([VerificationAttempt(reference="ACC-1001", client="ip:203.0.113.9", succeeded=False,
                                              attempted_at=long_ago),
@@ -374,6 +401,7 @@ def test_purge_deletes_conversation_texts_past_the_retention_and_says_what_first
     assert done.returncode == 0, done.stderr
     assert f"purged {expected_events} conversation event(s)" in done.stdout
     assert _events_of(db, old) == [] and len(_events_of(db, recent)) == 1
+    assert _broker_copies(db, old) == 0 and _broker_copies(db, recent) == 1
     with unit_of_work() as session:
         assert session.query(VerificationAttempt).count() == 1
         assert session.get(OfferedChoices, old) is None

@@ -23,7 +23,7 @@ from bot.sms.standin import inbound_sms, signed_headers
 from bot.storage.db import engine_for, unit_of_work
 from bot.storage.migrate import alembic_config
 from bot.storage.orm import AuditEvent, PhoneConversation, SmsConsent
-from tests.support.database import create_postgres_database, in_transaction, run_cli, write
+from tests.support.database import in_transaction, run_cli, write
 
 TODAY = date(2026, 11, 23)
 DAYTIME = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # 09:00 in Chicago
@@ -205,15 +205,6 @@ def test_an_imported_national_number_is_stored_in_e164(db, tmp_path):
 
 
 # ---- existing databases: no opt-out lost in the move ------------------------------------------------------
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_database(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-    else:
-        url, drop = create_postgres_database()
-        yield url
-        drop()
 
 
 def test_the_migration_moves_opt_outs_to_the_numbers_and_stores_numbers_in_e164(fresh_database):

@@ -3,7 +3,6 @@ by the unit of work's clock, personal API tokens, and the two commands that make
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,14 +21,6 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
 OFFICE = "198.51.100.7"
 
-
-@pytest.fixture
-def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Argon2 at its cheapest, for the tests that try many passwords: the rules counted are the same."""
-    monkeypatch.setattr(staff, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-    monkeypatch.setattr(staff, "_dummy_hash", None)
-    yield
-    staff._dummy_hash = None
 
 
 def _add(login: str = "alice", role: str = "agent", password: str = PASSWORD) -> bool:

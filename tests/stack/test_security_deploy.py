@@ -160,7 +160,8 @@ def test_no_secret_shows_in_the_servers_command_lines(stack):
 def test_the_servers_listen_on_loopback_only(stack):
     loopback = {"0100007F", "0000000000000000FFFF00000100007F", "00000000000000000000000001000000"}
     for name, port in (("rasa", stack.settings.rasa_port), ("actions", stack.settings.action_port),
-                       ("web", stack.settings.web_port), ("twilio stand-in", stack.twilio.port)):
+                       ("web", stack.settings.web_port), ("console", stack.settings.console_port),
+                       ("twilio stand-in", stack.twilio.port)):
         addresses = _listening_addresses(port)
         assert addresses and addresses <= loopback, f"the {name} server listens on {addresses}"
 

@@ -33,6 +33,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
@@ -206,8 +207,15 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
                 session.execute(insert(self.SQLEvent.__table__), rows)
             session.commit()
         if new and isinstance(self.event_broker, SQLEventBroker):
-            _publish_to_sql(self.event_broker, tracker.sender_id, new)
+            # Not waited for: the turn is saved, and the broker's commit (a second fsync on SQLite) would add its
+            # time to every turn. One writer thread keeps the events in the order they were saved.
+            _BROKER_WRITER.submit(_publish_to_sql, self.event_broker, tracker.sender_id, new)
         return new
+
+    @staticmethod
+    def published() -> None:
+        """Wait until every event saved so far has reached the SQL broker (tests, and a clean shutdown)."""
+        _BROKER_WRITER.submit(lambda: None).result()
 
     async def stream_events(self, tracker: DialogueStateTracker) -> None:
         """Rasa's `stream_events` (which `save` does not call: it publishes what it writes): the events the
@@ -253,6 +261,9 @@ def _publish(broker: EventBroker, sender_id: str, events: list[dict[str, Any]]) 
             broker.publish(body)
         except Exception:
             logger.exception("an event of conversation %s could not be published to the event broker", sender_id)
+
+
+_BROKER_WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-broker")
 
 
 def _publish_to_sql(broker: SQLEventBroker, sender_id: str, events: list[dict[str, Any]]) -> None:

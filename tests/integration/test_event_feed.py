@@ -542,6 +542,7 @@ async def _converse(store: RedactingSQLTrackerStore, sender: str) -> None:
             tracker.update(event, DOMAIN)
         await store.save(tracker)
     await store.save(tracker)  # saved again as it is: nothing new is published
+    store.published()  # the SQL broker's rows are written behind the turn
 
 
 def _assert_redacted_rows_published(database_url: str, sender: str, events: list[dict[str, Any]]) -> None:

@@ -7,6 +7,7 @@ Facts are gathered by `bot.services.desk`; these functions decide. The rules are
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -37,6 +38,11 @@ class Staff:
     @property
     def is_supervisor(self) -> bool:
         return self.role == "supervisor"
+
+
+def holds_shown(flags: Iterable[str], disputed: bool) -> list[str]:
+    """What stops or pauses collection on an account, as the console lists it: an open dispute first."""
+    return (["dispute"] if disputed else []) + sorted(flags)
 
 
 # --- what a person may write to a debtor ----------------------------------------------------------

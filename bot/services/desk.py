@@ -48,7 +48,7 @@ from bot.domain.negotiation import (
     terms_to_dict,
 )
 from bot.domain.policy import parse_policy
-from bot.presenters import en
+from bot.presenters import terms as en
 from bot.services import accounts, agreements, audit, cases, handoffs
 from bot.services.agreements import Actor, CollectionPaused
 from bot.services.contact import CALL_ATTEMPTED

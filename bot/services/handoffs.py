@@ -14,6 +14,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
+from bot.domain.console import holds_shown
 from bot.domain.money import from_minor
 from bot.services import accounts, audit
 from bot.storage.db import as_utc
@@ -143,17 +144,6 @@ def verification_of(session: Session, conversation_id: str) -> Verification:
     return _verifications(session, [conversation_id]).get(conversation_id, Verification(False, None, None))
 
 
-def _holds(flags: Iterable[str], disputed: bool) -> list[str]:
-    return (["dispute"] if disputed else []) + sorted(flags)
-
-
-def holds_of(account: Account) -> list[str]:
-    """What stops or pauses collection on the account, as the console lists it."""
-    from bot.services.cases import active_flags, open_dispute_of
-
-    return _holds(active_flags(account), open_dispute_of(account) is not None)
-
-
 @dataclass(frozen=True)
 class _AccountLine:
     """What a queue item shows of an account, read as plain columns: a queue of a thousand handoffs builds no ORM
@@ -187,7 +177,7 @@ def _account_lines(session: Session, account_ids: set[int], refs: set[str]) -> t
         # Statement.balance, in minor units: principal + interest + fees - paid.
         balance = from_minor(principal + interest + fees - paid, currency)
         by_id[account_id] = _AccountLine(ref, name, currency, balance,
-                                         _holds(flags.get(account_id, ()), account_id in disputed))
+                                         holds_shown(flags.get(account_id, ()), account_id in disputed))
     return by_id, {line.account_ref.upper(): line for line in by_id.values()}
 
 

@@ -470,12 +470,14 @@ async def api_hand_back(request: web.Request) -> web.Response:
     data = await _body(request)
     disposition = _choice(data, "disposition", DISPOSITIONS)
     note, callback_at = _text(data, "note"), callback_time(data.get("callback_at"))
-    back = await run(desk.hand_back, handoff_id, person, disposition, note, callback_at)
-    live = _live(request)
-    live.refresh_queue()
+    # The assistant is resumed first and the handoff closed after: if Rasa cannot be reached, the conversation
+    # stays with this person, who may try again, instead of closed with the assistant still silent in it.
+    back = await run(desk.prepare_hand_back, handoff_id, person, disposition, note, callback_at)
     await _to_rasa(_rasa(request).resume(back.conversation_id, back.text, back.channel,
                                          agent=person.login, slots=back.slots),
-                   "the conversation is closed, but the assistant could not be resumed in it")
+                   "the assistant could not be resumed in the conversation: it is still yours, try again")
+    await run(desk.hand_back, handoff_id, person, disposition, note, callback_at)
+    _live(request).refresh_queue()
     return web.json_response({"closed": True, "handoff_id": handoff_id, "disposition": disposition})
 
 

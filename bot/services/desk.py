@@ -610,21 +610,39 @@ def resolve_dispute(uow: SqlUnitOfWork, reference: str, outcome: str, staff: Sta
 
 # --- handing back -----------------------------------------------------------------------------------------
 
-def hand_back(uow: SqlUnitOfWork, handoff_id: int, staff: Staff, disposition: str, note: str = "",
-              callback_at: datetime | None = None) -> HandBack:
-    """Close the handoff with its disposition (and a callback time that puts the conversation back in the queue
-    then); the console then resumes the assistant in the conversation with `text`."""
+def _handing_back(session: Session, handoff_id: int, staff: Staff, disposition: str, note: str,
+                  callback_at: datetime | None, now: datetime) -> Handoff:
     if disposition not in DISPOSITIONS:
         raise Invalid(f"disposition must be one of {', '.join(DISPOSITIONS)}")
     if (disposition == "callback") != (callback_at is not None):
         raise Invalid("a callback needs its time, and only a callback has one")
     if len(note) > MAX_NOTE_CHARS:
         raise Invalid(f"a note has at most {MAX_NOTE_CHARS} characters")
+    handoff = _working(session, handoff_id, staff)
+    if callback_at is not None and not now < callback_at <= now + timedelta(days=90):
+        raise Invalid("a callback time is in the next 90 days")
+    return handoff
+
+
+def prepare_hand_back(uow: SqlUnitOfWork, handoff_id: int, staff: Staff, disposition: str, note: str = "",
+                      callback_at: datetime | None = None) -> HandBack:
+    """Check a hand back without closing anything: what the console resumes the assistant with, before it closes
+    the handoff (`hand_back`). In that order, a Rasa server that cannot be reached leaves the conversation with
+    the person, to try again, rather than closed with the assistant still silent."""
+    with uow:
+        session = uow.session
+        handoff = _handing_back(session, handoff_id, staff, disposition, note, callback_at, uow.now())
+        return HandBack(handoff.conversation_id, handoffs.channel_of(session, handoff.conversation_id),
+                        en.back_with_assistant())
+
+
+def hand_back(uow: SqlUnitOfWork, handoff_id: int, staff: Staff, disposition: str, note: str = "",
+              callback_at: datetime | None = None) -> HandBack:
+    """Close the handoff with its disposition (and a callback time that puts the conversation back in the queue
+    then); the assistant is resumed in the conversation with `text` (see `prepare_hand_back`)."""
     with uow:
         session, now = uow.session, uow.now()
-        handoff = _working(session, handoff_id, staff)
-        if callback_at is not None and not now < callback_at <= now + timedelta(days=90):
-            raise Invalid("a callback time is in the next 90 days")
+        handoff = _handing_back(session, handoff_id, staff, disposition, note, callback_at, now)
         _withdraw_offers(session, handoff.conversation_id, now)
         handoffs.close(session, handoff, staff.login, disposition, note.strip(), callback_at, now)
         return HandBack(handoff.conversation_id, handoffs.channel_of(session, handoff.conversation_id),

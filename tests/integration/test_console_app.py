@@ -37,6 +37,7 @@ class FakeRasa:
     sent: list[dict[str, Any]] = field(default_factory=list)
     resumed: list[dict[str, Any]] = field(default_factory=list)
     paused: list[str] = field(default_factory=list)
+    down: bool = False  # the Rasa server cannot be reached
     transcripts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     closed: bool = False
 
@@ -50,6 +51,8 @@ class FakeRasa:
 
     async def resume(self, conversation_id: str, text: str, channel: str, *, agent: str,
                      slots: dict[str, Any] | None = None) -> None:
+        if self.down:
+            raise ConnectionRefusedError("the Rasa server does not answer")
         self.resumed.append({"conversation_id": conversation_id, "text": text, "channel": channel, "agent": agent,
                              "slots": slots})
 
@@ -374,6 +377,18 @@ async def test_hand_back_closes_the_handoff_and_resumes_the_assistant(console: C
     assert (await (await console.ana.get("/api/queue")).json())["items"] == []
     again = await console.ana.post(f"/api/handoffs/{handoff}/hand-back", {"disposition": "resolved"})
     assert again.status in (403, 409) and len(console.rasa.resumed) == 1
+
+
+async def test_a_hand_back_rasa_cannot_take_leaves_the_conversation_with_the_person(console: Console) -> None:
+    handoff = escalate()
+    await console.ana.post(f"/api/handoffs/{handoff}/take")
+    console.rasa.down = True
+    failed = await console.ana.post(f"/api/handoffs/{handoff}/hand-back", {"disposition": "resolved"})
+    assert failed.status == 502 and "still yours" in (await failed.json())["error"]
+    assert account_json(console_db())["handoffs"][0]["status"] == "assigned"  # not closed with the bot silent
+    console.rasa.down = False
+    retried = await console.ana.post(f"/api/handoffs/{handoff}/hand-back", {"disposition": "resolved"})
+    assert retried.status == 200 and account_json(console_db())["handoffs"][0]["status"] == "closed"
 
 
 async def test_a_callback_hand_back_needs_a_time_with_its_zone(console: Console) -> None:

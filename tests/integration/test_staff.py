@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from argon2 import PasswordHasher
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
 from bot.domain.console import Staff
@@ -34,7 +35,7 @@ def _log_in(login: str = "alice", password: str = PASSWORD, client: str = OFFICE
 
 def _rows(model: type, **where: object) -> list:
     with SqlUnitOfWork() as uow:
-        query = select(model).filter_by(**where)
+        query = select(model).filter_by(**where).order_by(*sa_inspect(model).primary_key)  # PostgreSQL: no order
         return list(uow.session.scalars(query))
 
 

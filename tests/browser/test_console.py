@@ -25,7 +25,7 @@ from bot.storage.tracker_store import WITHHELD
 from tests.stack.test_sms_channel import Phone
 from tests.support.axe import assert_no_serious_violations, tab_to
 from tests.support.console import Person, wait_until
-from tests.support.database import account_json, run_cli, write
+from tests.support.database import HEADER, account_json, run_cli, write
 from tests.support.webchat import Widget, verify
 
 pytestmark = pytest.mark.stack
@@ -186,9 +186,8 @@ def test_an_sms_handoff_answered_and_agreed_with_a_numbered_reply(demo_stack, db
     demo_stack.twilio.clear()
     # A debtor whose texts may be answered now: the contact window is checked in the debtor's own zone.
     accounts = write(tmp_path / "daytime.csv", (
-        "account_ref,creditor_id,original_creditor,debtor_name,date_of_birth,postcode,phone,email,timezone,"
-        "currency,principal,interest,fees,placed_on\n"
-        f"ACC-3001,ACME,Acme Mobile,Robin Diaz,1982-04-09,60614,{ROBIN},,{daytime_zone(datetime.now(UTC))},USD,"
+        HEADER + f"ACC-3001,ACME,Acme Mobile,Robin Diaz,1982-04-09,60614,{ROBIN},,"
+        f"{daytime_zone(datetime.now(UTC))},USD,"
         "1100.00,84.56,50.00,2026-09-01\n"))
     run_cli("import-accounts", str(accounts), database=db)
     alex = people["alex"]

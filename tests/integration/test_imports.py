@@ -1,6 +1,6 @@
 """Importing policies and accounts through the command line, on SQLite and PostgreSQL."""
 
-from tests.support.database import account_json, run_cli, write
+from tests.support.database import HEADER, account_json, run_cli, write
 
 POLICIES = """\
 creditors:
@@ -14,8 +14,6 @@ creditors:
         agent:      {max_discount_pct: 35, max_plan_months: 24, min_installment: "15.00", min_down_payment_pct: 0}
         supervisor: {max_discount_pct: 50, max_plan_months: 36, min_installment: "10.00", min_down_payment_pct: 0}
 """
-HEADER = ("account_ref,creditor_id,original_creditor,debtor_name,date_of_birth,postcode,phone,email,timezone,"
-          "currency,principal,interest,fees,placed_on\n")
 GOOD_ROW = ("T-1001,ACME,Acme Mobile,Jo Test,1985-03-12,60614,+15551230001,jo@example.com,America/Chicago,USD,"
             "1100.00,84.56,50.00,2026-09-01\n")
 SECOND_ROW = "T-1002,ACME,,Al Test,1970-01-31,10027,+15551230002,,America/New_York,USD,99.99,0,0,2026-10-01\n"

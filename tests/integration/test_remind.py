@@ -19,13 +19,11 @@ from bot.sms.gateway import SmsGateway
 from bot.sms.standin import StandIn
 from bot.storage.db import unit_of_work
 from bot.storage.orm import Account, AuditEvent
-from tests.support.database import in_locking_transaction, in_transaction, noon_utc, run_cli, write
+from tests.support.database import HEADER, in_locking_transaction, in_transaction, noon_utc, run_cli, write
 
 TODAY = date(2026, 11, 23)
 DAYTIME = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # 09:00 in Chicago (CST, UTC-6)
 NIGHT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # 04:00 in Chicago
-HEADER = ("account_ref,creditor_id,original_creditor,debtor_name,date_of_birth,postcode,phone,email,timezone,"
-          "currency,principal,interest,fees,placed_on\n")
 ROWS = {  # ref: (debtor, date of birth, phone); every one in Chicago, owing 1234.56 to Acme
     "R-OPEN": ("Ada Open", "1980-01-01", "+15552000001"),
     "R-SHARED": ("Ann Other", "1981-01-01", "+15552000001"),  # another debtor on Ada's phone

@@ -27,7 +27,14 @@ from bot.storage.orm import (
     VerificationAttempt,
 )
 from tests.support import ARTEFACTS
-from tests.support.database import create_postgres_database, in_locking_transaction, in_transaction, run_cli, write
+from tests.support.database import (
+    HEADER,
+    create_postgres_database,
+    in_locking_transaction,
+    in_transaction,
+    run_cli,
+    write,
+)
 
 JORDAN_PHONE = "+15551230001"
 JORDAN_DOB_FORMS = ("12 March 1985", "1985-03-12", "03/12/1985")
@@ -147,8 +154,6 @@ def test_the_default_database_directory_is_private(tmp_path, monkeypatch):
 
 # ---- bad input on the command line ---------------------------------------------------------------------------
 
-HEADER = ("account_ref,creditor_id,original_creditor,debtor_name,date_of_birth,postcode,phone,email,timezone,"
-          "currency,principal,interest,fees,placed_on\n")
 
 
 def test_bad_files_get_one_clear_line(db, tmp_path):

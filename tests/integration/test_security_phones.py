@@ -23,14 +23,12 @@ from bot.sms.standin import inbound_sms, signed_headers
 from bot.storage.db import engine_for, unit_of_work
 from bot.storage.migrate import alembic_config
 from bot.storage.orm import AuditEvent, PhoneConversation, SmsConsent
-from tests.support.database import in_transaction, run_cli, write
+from tests.support.database import HEADER, in_transaction, run_cli, write
 
 TODAY = date(2026, 11, 23)
 DAYTIME = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # 09:00 in Chicago
 JORDAN = "+15551230001"  # ACC-1001, America/Chicago
 STRANGER = "+15551239999"  # on file nowhere
-HEADER = ("account_ref,creditor_id,original_creditor,debtor_name,date_of_birth,postcode,phone,email,timezone,"
-          "currency,principal,interest,fees,placed_on\n")
 
 
 @pytest.fixture

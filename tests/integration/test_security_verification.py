@@ -22,14 +22,13 @@ from bot.services import accounts, identity, imports
 from bot.services.identity import Outcome
 from bot.storage.db import unit_of_work
 from bot.storage.orm import AuditEvent, VerificationAttempt
-from tests.support.database import in_locking_transaction, in_transaction, write
+from tests.support.database import HEADER, in_locking_transaction, in_transaction, write
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 JORDAN, SAM = "+15551230001", "+15551230002"
 HOUSEHOLD = (  # Casey shares Jordan's phone and postcode
-    "account_ref,creditor_id,original_creditor,debtor_name,date_of_birth,postcode,phone,email,timezone,"
-    "currency,principal,interest,fees,placed_on\n"
-    f"ACC-2001,ACME,Acme Mobile,Casey Avery,1988-06-01,60614,{JORDAN},,America/Chicago,USD,300.00,0,0,2026-10-01\n")
+    HEADER + f"ACC-2001,ACME,Acme Mobile,Casey Avery,1988-06-01,60614,{JORDAN},,America/Chicago,USD,300.00,0,0,"
+    "2026-10-01\n")
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 
 

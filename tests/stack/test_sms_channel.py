@@ -9,7 +9,7 @@ from bot.domain.sms import SINGLE_SMS_GSM7, SINGLE_SMS_UCS2, is_gsm7, sms_length
 from bot.sms.standin import inbound_sms, signed_headers
 from bot.storage.db import unit_of_work
 from bot.storage.orm import AuditEvent, PhoneConversation
-from tests.support.database import account_json, run_cli, write
+from tests.support.database import HEADER, account_json, run_cli, write
 
 pytestmark = pytest.mark.stack
 
@@ -113,9 +113,7 @@ def test_an_unknown_number_is_asked_for_the_account_reference(demo_stack):
 def shared_number(demo_stack, db, tmp_path):
     """A second debtor's account on Jordan's number (a household phone)."""
     csv = write(tmp_path / "more.csv", (
-        "account_ref,creditor_id,original_creditor,debtor_name,date_of_birth,postcode,phone,email,timezone,"
-        "currency,principal,interest,fees,placed_on\n"
-        f"ACC-2001,ACME,Acme Mobile,Casey Avery,1988-06-01,60614,{JORDAN},,America/Chicago,USD,300.00,0,0,"
+        HEADER + f"ACC-2001,ACME,Acme Mobile,Casey Avery,1988-06-01,60614,{JORDAN},,America/Chicago,USD,300.00,0,0,"
         "2026-10-01\n"))
     run_cli("import-accounts", str(csv), database=db)
 

@@ -24,6 +24,9 @@ from bot.storage.db import engine_for
 from tests.support.postgres import DEFAULT_URL
 
 BACKENDS = ("sqlite", "postgresql")
+# The header of an accounts file (SPEC section 4), for tests that write their own.
+HEADER = ("account_ref,creditor_id,original_creditor,debtor_name,date_of_birth,postcode,phone,email,timezone,"
+          "currency,principal,interest,fees,placed_on\n")
 T = TypeVar("T")
 
 

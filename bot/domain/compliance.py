@@ -65,6 +65,15 @@ class Verdict:
     needs_opt_out_notice: bool = False
 
 
+def outside_window(now: datetime, timezone: str, rules: ContactRules) -> str | None:
+    """Why `now` is outside the contact window in `timezone`, or None when it is inside."""
+    local = now.astimezone(ZoneInfo(timezone))
+    if rules.window_start <= local.time() < rules.window_end:
+        return None
+    return (f"outside {rules.window_start:%H:%M}-{rules.window_end:%H:%M} in the debtor's zone"
+            f" (it is {local:%H:%M} there)")
+
+
 def may_contact(situation: ContactSituation, now: datetime, rules: ContactRules) -> Verdict:
     """The one check every outbound path calls before it contacts anyone."""
     stopped = sorted(situation.flags & _STOPPING)
@@ -77,10 +86,9 @@ def may_contact(situation: ContactSituation, now: datetime, rules: ContactRules)
         return Verdict(False, f"collection paused: account {situation.account_status}")
     if situation.channel in situation.opted_out_channels:
         return Verdict(False, f"opted out of {situation.channel}")
-    local = now.astimezone(ZoneInfo(situation.debtor_timezone))
-    if not rules.window_start <= local.time() < rules.window_end:
-        return Verdict(False, f"outside {rules.window_start:%H:%M}-{rules.window_end:%H:%M} in the debtor's zone"
-                              f" (it is {local:%H:%M} there)")
+    outside = outside_window(now, situation.debtor_timezone, rules)
+    if outside:
+        return Verdict(False, outside)
     if situation.channel == "call":
         recent = [t for t in situation.call_attempts if now - rules.attempt_window < t <= now]
         if len(recent) >= rules.max_call_attempts:

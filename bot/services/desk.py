@@ -20,7 +20,7 @@ from phonenumbers import timezone as number_zones
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.domain.compliance import rule_set
+from bot.domain.compliance import outside_window, rule_set
 from bot.domain.console import (
     AGREEMENT_KINDS,
     DISPOSITIONS,
@@ -186,11 +186,11 @@ def _debt_terms(account: Account | None) -> tuple[str, ...]:
             *(str(amount) for amount in amounts if amount > 0))
 
 
-def _window_open(zones: list[str], now: datetime) -> bool:
-    """Inside the contact window in every zone the debtor may be in (all of a number's zones when their own is
-    not known)."""
+def _outside_window(zones: list[str], now: datetime) -> str | None:
+    """Why it is outside the contact window in one of the zones the debtor may be in (all of a number's zones
+    when their own is not known), or None."""
     rules = rule_set()
-    return all(rules.window_start <= now.astimezone(ZoneInfo(zone)).time() < rules.window_end for zone in zones)
+    return next((why for why in (outside_window(now, zone, rules) for zone in zones) if why), None)
 
 
 def _zones(account: Account | None, phone: str | None) -> list[str]:
@@ -211,7 +211,7 @@ def _facts(session: Session, handoff: Handoff, account: Account | None, now: dat
         verified=handoffs.verification_of(session, handoff.conversation_id).verified,
         stopping=frozenset(cases.active_flags(account)) if account is not None else frozenset(),
         sms_opted_out=channel == handoffs.SMS and (phone is None or number_opted_out(session, phone)),
-        sms_window_open=_window_open(_zones(account, phone), now),
+        sms_window_open=_outside_window(_zones(account, phone), now) is None,
         debt_terms=_debt_terms(account),
         cease_confirmation=en.cease_confirmation(account.account_ref) if account is not None else "",
     )
@@ -269,14 +269,12 @@ def _contact(session: Session, account: Account | None, phone: str | None, now: 
     if account is not None:
         attempts = sum(1 for at in session.scalars(select(AuditEvent.occurred_at).where(
             AuditEvent.account_id == account.id, AuditEvent.action == CALL_ATTEMPTED)) if as_utc(at) > since)
-    window = _window_open(zones, now)
+    outside = _outside_window(zones, now)
     opted_out = phone is not None and number_opted_out(session, phone)
-    rules = rule_set()
     return {
         "timezone": zone, "local_time": now.astimezone(ZoneInfo(zone)).isoformat(timespec="minutes"),
-        "sms_allowed_now": window and not opted_out,
-        "sms_rule": ("opted out of texts (STOP)" if opted_out else None) or (
-            None if window else f"outside {rules.window_start:%H:%M}-{rules.window_end:%H:%M} in the debtor's zone"),
+        "sms_allowed_now": outside is None and not opted_out,
+        "sms_rule": "opted out of texts (STOP)" if opted_out else outside,
         "attempts_7d": attempts,
     }
 

@@ -112,14 +112,12 @@ class Verification:
 
 
 def channel_of(session: Session, conversation_id: str) -> str:
-    """The channel a conversation happens on: an SMS conversation is on file by number; REST ids say so."""
-    if session.scalars(select(PhoneConversation.id).where(
-            PhoneConversation.conversation_id == conversation_id)).first() is not None:
-        return SMS
-    return REST if conversation_id.startswith("rest:") else WEB_CHAT
+    """The channel a conversation happens on (`_channels` for one)."""
+    return _channels(session, [conversation_id])[conversation_id]
 
 
 def _channels(session: Session, conversation_ids: Iterable[str]) -> dict[str, str]:
+    """The channels of conversations: an SMS conversation is on file by number; REST ids say so."""
     ids = list(set(conversation_ids))
     by_phone = set(session.scalars(select(PhoneConversation.conversation_id).where(
         PhoneConversation.conversation_id.in_(ids)))) if ids else set()

@@ -160,6 +160,7 @@ def test_no_text_outside_the_debtors_hours(demo):
     assert refused.value.rule == "outside_hours"
     contact = desk.panel(at(NIGHT), handoff, AGENT)["contact"]
     assert contact["sms_allowed_now"] is False and contact["local_time"].startswith("2026-11-25T22:30")
+    assert contact["sms_rule"] == "outside 08:00-21:00 in the debtor's zone (it is 22:30 there)"
 
 
 def test_the_panel_shows_this_persons_authority_and_what_needs_a_supervisor(demo):

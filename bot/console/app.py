@@ -10,22 +10,39 @@ always `request["staff"].tier`, never anything a browser sends. The use cases ar
 from __future__ import annotations
 
 import asyncio
-import html
-import json
 import logging
 import re
-from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bot.config import agency_name
-from bot.console.auth import STAFF_KEY, setup_auth, staff_of
+from bot.console.api import (
+    LIVE_KEY,
+    MAX_BODY,
+    MAX_ID,
+    MAX_TEXT,
+    RASA_KEY,
+    ApiError,
+    agreement_form,
+    callback_time,
+    choice_field,
+    flag_field,
+    json_body,
+    live_of,
+    page,
+    page_error,
+    path_id,
+    rasa_of,
+    run,
+    text_field,
+    to_rasa,
+)
+from bot.console.auth import setup_auth, staff_of
+from bot.console.calls import add_routes
 from bot.console.live import CALLBACK_SECONDS, HEARTBEAT_SECONDS, EventSource, Live, RasaLike
-from bot.domain.console import AGREEMENT_KINDS, DISPOSITIONS, Staff
+from bot.domain.console import DISPOSITIONS, Staff
 from bot.services import desk, handoffs
 from bot.services.unit_of_work import SqlUnitOfWork
 
@@ -35,13 +52,10 @@ HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 TEMPLATES = HERE / "templates"
 STATIC_FILES = {name: STATIC / name for name in (
-    "console.css", "common.js", "queue.js", "conversation.js", "approvals.js", "favicon.svg")}
+    "console.css", "common.js", "queue.js", "conversation.js", "approvals.js", "calls.js", "favicon.svg")}
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
-
-MAX_BODY = 64 * 1024
-MAX_TEXT = 4000  # notes, messages (the domain refuses messages over 1,600), reasons
-MAX_ID = 2**53  # ids are JSON-safe integers: anything longer is not one of ours
 STREAM_SECONDS = 300.0  # an event stream is closed after this; the browser reconnects through authentication
+
 
 CSP = "; ".join([
     "default-src 'none'",
@@ -56,33 +70,12 @@ CSP = "; ".join([
     "trusted-types 'none'",
 ])
 
-LIVE_KEY = web.AppKey("console_live", Live)
-RASA_KEY = web.AppKey("console_rasa", RasaLike)
-
-T = TypeVar("T")
-
-
-class ApiError(Exception):
-    """A request the API refuses: its status and a message for the person."""
-
-    def __init__(self, status: int, message: str, **extra: Any):
-        super().__init__(message)
-        self.status, self.message, self.extra = status, message, extra
-
-
-# --- running the use cases ----------------------------------------------------------------------------------
-
-async def run(use_case: Callable[..., T], *args: Any, locking: bool = False, **kwargs: Any) -> T:
-    """A use case in a unit of work of its own, in a worker thread (the database never blocks the event loop)."""
-    return await asyncio.to_thread(lambda: use_case(SqlUnitOfWork(locking=locking), *args, **kwargs))
-
-
 def _error_json(error: Exception) -> web.Response:
     """A DeskError (or ApiError) as the API answers it: {"error": message} and the error's status."""
     if isinstance(error, ApiError):
         return web.json_response({"error": error.message, **error.extra}, status=error.status)
     body: dict[str, Any] = {"error": str(error)}
-    if isinstance(error, desk.MessageRefused):
+    if isinstance(error, desk.RuleRefused):
         body |= {"rule": error.rule, "explanation": error.explanation}
     if isinstance(error, handoffs.AlreadyTaken):
         body["by"] = error.by
@@ -101,7 +94,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except (desk.DeskError, ApiError) as error:
         if _is_api(request):
             return _error_json(error)
-        return _page_error(request, getattr(error, "status", 409), str(error))
+        return page_error(request, getattr(error, "status", 409), str(error))
     except web.HTTPException as error:
         if error.status < 400:
             raise
@@ -117,7 +110,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         logger.exception("console: %s %s failed", request.method, request.path)
         if _is_api(request):
             return web.json_response({"error": "something went wrong on the server"}, status=500)
-        return _page_error(request, 500, "Something went wrong on the server.")
+        return page_error(request, 500, "Something went wrong on the server.")
 
 
 @web.middleware
@@ -139,174 +132,24 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     response.headers.setdefault("Cache-Control", "no-cache" if request.path.startswith("/static/") else "no-store")
 
 
-# --- reading requests ---------------------------------------------------------------------------------------
-
-def _path_id(request: web.Request, name: str = "id") -> int:
-    raw = request.match_info[name]
-    if not raw.isdigit() or len(raw) > 16 or not 0 < int(raw) < MAX_ID:
-        raise ApiError(404, "not found")
-    return int(raw)
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object; 413 over 64 KB, 415 if not JSON, 400 if not an object."""
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise ApiError(413, f"the body is over {MAX_BODY // 1024} KB")
-    raw = await request.read()  # the app's client_max_size stops a larger chunked body
-    if not raw.strip():
-        return {}
-    if request.content_type != "application/json":
-        raise ApiError(415, "send JSON (Content-Type: application/json)")
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "the body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise ApiError(400, "the body must be a JSON object")
-    return data
-
-
-def _text(data: dict[str, Any], name: str, *, required: bool = False, max_chars: int = MAX_TEXT) -> str:
-    value = data.get(name)
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ApiError(400, f"{name} must be text")
-    if required and not value.strip():
-        raise ApiError(400, f"{name} is required")
-    if len(value) > max_chars:
-        raise ApiError(400, f"{name} is longer than {max_chars} characters")
-    return value
-
-
-def _choice(data: dict[str, Any], name: str, choices: tuple[str, ...]) -> str:
-    value = data.get(name)
-    if not isinstance(value, str) or value not in choices:
-        raise ApiError(400, f"{name} must be one of {', '.join(choices)}")
-    return value
-
-
-def _flag(data: dict[str, Any], name: str) -> bool:
-    value = data.get(name, False)
-    if not isinstance(value, bool):
-        raise ApiError(400, f"{name} must be true or false")
-    return value
-
-
-_AMOUNT = re.compile(r"\d{1,12}(\.\d{1,2})?")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-AGREEMENT_FIELDS = {
-    "plan": ("months", "monthly", "first_due"),
-    "settlement": ("amount", "pay_by"),
-    "promise": ("amount", "pay_on"),
-    "pay_in_full": ("pay_on",),
-}
-
-
-def agreement_form(data: dict[str, Any]) -> dict[str, Any]:
-    """The terms of an agreement form, checked for shape; only the fields of its kind are passed on (a "tier" or
-    "authorized_by" a browser adds goes nowhere: the tier is the person's)."""
-    kind = _choice(data, "kind", AGREEMENT_KINDS)
-    form: dict[str, Any] = {"kind": kind}
-    for name in AGREEMENT_FIELDS[kind]:
-        value = data.get(name)
-        if value is None or value == "":
-            continue
-        if name == "months":
-            if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.isdigit())):
-                raise ApiError(400, "months must be a whole number")
-            months = int(value)
-            if not 1 <= months <= 600:
-                raise ApiError(400, "months must be from 1 to 600")
-            form[name] = months
-        elif name in ("monthly", "amount"):
-            if not isinstance(value, str) or not _AMOUNT.fullmatch(value.strip().replace(",", "")):
-                raise ApiError(400, f"{name} must be an amount such as 150.00")
-            form[name] = value.strip().replace(",", "")
-        else:
-            if not isinstance(value, str) or not _DATE.fullmatch(value):
-                raise ApiError(400, f"{name} must be a date (YYYY-MM-DD)")
-            form[name] = value
-    if kind == "plan" and "months" not in form and "monthly" not in form:
-        raise ApiError(400, "a plan needs its months or its monthly amount")
-    if kind in ("settlement", "promise") and "amount" not in form:
-        raise ApiError(400, "amount is required")
-    return form
-
-
-def callback_time(value: Any) -> datetime | None:
-    """The callback time an ISO string gives (it must say its offset: the browser sends UTC), or None."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str) or len(value) > 40:
-        raise ApiError(400, "callback_at must be a date and time")
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ApiError(400, "callback_at must be a date and time") from None
-    if moment.tzinfo is None:
-        raise ApiError(400, "callback_at must carry its time zone offset")
-    return moment.astimezone(UTC)
-
-
-# --- pages ---------------------------------------------------------------------------------------------------
-
-_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
-_SECTION = re.compile(r"\{\{#(\w+)\}\}(.*?)\{\{/\1\}\}", re.S)
-
-
-def render(template: str, values: dict[str, str], sections: dict[str, bool] | None = None) -> str:
-    """Fills {{name}} with HTML-escaped values and keeps {{#name}}...{{/name}} only where `sections` says so; an
-    unknown placeholder is an error, never blank."""
-    sections = sections or {}
-    kept = _SECTION.sub(lambda m: m.group(2) if sections[m.group(1)] else "", template)
-    return _PLACEHOLDER.sub(lambda m: html.escape(values[m.group(1)], quote=True), kept)
-
-
-def _template(name: str) -> str:
-    return (TEMPLATES / name).read_text(encoding="utf-8")
-
-
-def page_html(request: web.Request, name: str, title: str, **values: str) -> str:
-    """A page of the console: the shared layout (banner, navigation, sign-out) around the page's own main."""
-    person = staff_of(request)
-    common = {"title": title, "agency": agency_name(), "login": person.login, "role": person.role,
-              "csrf": request.get("csrf", ""), "page": name}
-    sections = {"supervisor": person.is_supervisor, "script": name != "error"}
-    main = render(_template(f"{name}.html"), common | values, sections)
-    layout = render(_template("layout.html"), common, sections)
-    return layout.replace("<!--main-->", main, 1)
-
-
-def _page(request: web.Request, name: str, title: str, status: int = 200, **values: str) -> web.Response:
-    return web.Response(text=page_html(request, name, title, **values), status=status, content_type="text/html")
-
-
-def _page_error(request: web.Request, status: int, message: str) -> web.Response:
-    if STAFF_KEY not in request:
-        return web.Response(text=message, status=status, content_type="text/plain")
-    titles = {403: "Not allowed", 404: "Not found"}
-    return _page(request, "error", titles.get(status, "Error"), status=status, message=message,
-                 heading=titles.get(status, "Something went wrong"))
-
 
 async def queue_page(request: web.Request) -> web.Response:
     """GET /: the queue."""
-    return _page(request, "queue", "Queue")
+    return page(request, "queue", "Queue")
 
 
 async def conversation_page(request: web.Request) -> web.Response:
     """GET /handoffs/{id}: a conversation (the scripts load it; access is checked by the API they call)."""
-    handoff_id = _path_id(request)
+    handoff_id = path_id(request)
     await run(desk.conversation_for, handoff_id, staff_of(request))  # 403/404 as a page, before any script runs
-    return _page(request, "conversation", f"Conversation {handoff_id}", handoff_id=str(handoff_id))
+    return page(request, "conversation", f"Conversation {handoff_id}", handoff_id=str(handoff_id))
 
 
 async def approvals_page(request: web.Request) -> web.Response:
     """GET /approvals: the approval queue, supervisors only."""
     if not staff_of(request).is_supervisor:
-        return _page_error(request, 403, "The approval queue is for supervisors.")
-    return _page(request, "approvals", "Approvals")
+        return page_error(request, 403, "The approval queue is for supervisors.")
+    return page(request, "approvals", "Approvals")
 
 
 async def static_file(request: web.Request) -> web.FileResponse:
@@ -329,25 +172,6 @@ async def healthz(_request: web.Request) -> web.Response:
 
 # --- the API --------------------------------------------------------------------------------------------------
 
-def _live(request: web.Request) -> Live:
-    return request.app[LIVE_KEY]
-
-
-def _rasa(request: web.Request) -> RasaLike:
-    return request.app[RASA_KEY]
-
-
-async def _to_rasa(call: Any, failure: str) -> Any:
-    """A call to Rasa's HTTP API; 502 with `failure` when it cannot be made."""
-    try:
-        return await call
-    except asyncio.CancelledError:
-        raise
-    except Exception as error:
-        logger.warning("console: %s: %s", failure, error)
-        raise ApiError(502, failure) from None
-
-
 def _pending_count(person: Staff | None) -> int | None:
     if person is None or not person.is_supervisor:
         return None
@@ -359,16 +183,16 @@ async def api_queue(request: web.Request) -> web.Response:
     person = staff_of(request)
     items = await run(handoffs.queue)
     pending = await asyncio.to_thread(_pending_count, person)
-    return web.json_response(_live(request).queue_payload(items, person, pending))
+    return web.json_response(live_of(request).queue_payload(items, person, pending))
 
 
 async def api_take(request: web.Request) -> web.Response:
     """POST /api/handoffs/{id}/take: the handoff is this person's; 409 naming who has it otherwise."""
-    item = await run(handoffs.take, _path_id(request), staff_of(request).login)
-    _live(request).refresh_queue()
+    item = await run(handoffs.take, path_id(request), staff_of(request).login)
+    live_of(request).refresh_queue()
     # The assistant must be silent while a person has the conversation: it is after an escalation, but not when
     # a callback put the conversation back in the queue. Pausing twice is harmless.
-    await _to_rasa(_rasa(request).pause(item["conversation_id"], item["channel"]),
+    await to_rasa(rasa_of(request).pause(item["conversation_id"], item["channel"]),
                    "the conversation is yours, but the assistant could not be paused in it: try again")
     return web.json_response(item)
 
@@ -376,24 +200,24 @@ async def api_take(request: web.Request) -> web.Response:
 async def api_assign(request: web.Request) -> web.Response:
     """POST /api/handoffs/{id}/assign {login}: a supervisor gives the handoff to a person."""
     person = staff_of(request)
-    handoff_id = _path_id(request)
+    handoff_id = path_id(request)
     if not person.is_supervisor:
         raise desk.Forbidden("only a supervisor may reassign a conversation")
-    login = _text(await _body(request), "login", required=True, max_chars=64).strip().lower()
+    login = text_field(await json_body(request), "login", required=True, max_chars=64).strip().lower()
     item = await run(handoffs.assign, handoff_id, person.login, login)
-    _live(request).refresh_queue()
+    live_of(request).refresh_queue()
     return web.json_response(item)
 
 
 async def api_panel(request: web.Request) -> web.Response:
     """GET /api/handoffs/{id}: the conversation's panel (desk.panel)."""
-    return web.json_response(await run(desk.panel, _path_id(request), staff_of(request)))
+    return web.json_response(await run(desk.panel, path_id(request), staff_of(request)))
 
 
 async def api_transcript(request: web.Request) -> web.Response:
     """GET /api/handoffs/{id}/transcript: the conversation as Rasa keeps it."""
-    conversation_id = await run(desk.conversation_for, _path_id(request), staff_of(request))
-    messages = await _to_rasa(_rasa(request).transcript(conversation_id),
+    conversation_id = await run(desk.conversation_for, path_id(request), staff_of(request))
+    messages = await to_rasa(rasa_of(request).transcript(conversation_id),
                               "the transcript could not be read from the assistant's server")
     return web.json_response({"conversation_id": conversation_id, "messages": messages})
 
@@ -401,10 +225,10 @@ async def api_transcript(request: web.Request) -> web.Response:
 async def api_message(request: web.Request) -> web.Response:
     """POST /api/handoffs/{id}/messages {text}: checked by the assistant's rules, sent on the debtor's channel,
     audited; 422 naming the rule when it may not go."""
-    person, handoff_id = staff_of(request), _path_id(request)
-    text = _text(await _body(request), "text", max_chars=MAX_TEXT)
+    person, handoff_id = staff_of(request), path_id(request)
+    text = text_field(await json_body(request), "text", max_chars=MAX_TEXT)
     outgoing = await run(desk.check_message, handoff_id, person, text)
-    await _to_rasa(_rasa(request).send(outgoing.conversation_id, text, outgoing.channel, agent=person.login),
+    await to_rasa(rasa_of(request).send(outgoing.conversation_id, text, outgoing.channel, agent=person.login),
                    "the message could not be delivered: the assistant's server did not take it")
     await run(desk.message_sent, handoff_id, person, text)
     return web.json_response({"sent": True, "channel": outgoing.channel}, status=201)
@@ -412,9 +236,9 @@ async def api_message(request: web.Request) -> web.Response:
 
 async def api_note(request: web.Request) -> web.Response:
     """POST /api/handoffs/{id}/notes {text}: a private note (staff only)."""
-    person, handoff_id = staff_of(request), _path_id(request)
-    note = await run(desk.add_note, handoff_id, person, _text(await _body(request), "text", required=True))
-    _live(request).panel_changed(handoff_id=handoff_id)
+    person, handoff_id = staff_of(request), path_id(request)
+    note = await run(desk.add_note, handoff_id, person, text_field(await json_body(request), "text", required=True))
+    live_of(request).panel_changed(handoff_id=handoff_id)
     return web.json_response(note, status=201)
 
 
@@ -426,7 +250,7 @@ async def _send_checked(request: web.Request, handoff_id: int, text: str) -> str
     except desk.MessageRefused as refused:
         return refused.explanation
     try:
-        await _to_rasa(_rasa(request).send(outgoing.conversation_id, text, outgoing.channel, agent=person.login),
+        await to_rasa(rasa_of(request).send(outgoing.conversation_id, text, outgoing.channel, agent=person.login),
                        "the assistant's server did not take it")
     except ApiError as error:
         return error.message
@@ -438,14 +262,14 @@ async def api_agreement(request: web.Request) -> web.Response:
     """POST /api/handoffs/{id}/agreements {kind, months|monthly|amount, first_due|pay_by|pay_on, note,
     agreed_by_phone}: at this person's tier, the terms go to the debtor for a yes, are recorded (agreed by phone),
     or become an approval request."""
-    person, handoff_id = staff_of(request), _path_id(request)
-    data = await _body(request)
+    person, handoff_id = staff_of(request), path_id(request)
+    data = await json_body(request)
     form = agreement_form(data)
-    note, by_phone = _text(data, "note"), _flag(data, "agreed_by_phone")
+    note, by_phone = text_field(data, "note"), flag_field(data, "agreed_by_phone")
     result = await run(desk.agree, handoff_id, person, form, note, by_phone, locking=True)
-    live = _live(request)
+    live = live_of(request)
     if isinstance(result, desk.Offer):
-        await _to_rasa(_rasa(request).send(result.conversation_id, result.text, result.channel, agent=person.login,
+        await to_rasa(rasa_of(request).send(result.conversation_id, result.text, result.channel, agent=person.login,
                                            buttons=result.buttons),
                        "the terms were saved but could not be sent: the assistant's server did not take them")
         live.panel_changed(handoff_id=handoff_id)
@@ -466,18 +290,18 @@ async def api_agreement(request: web.Request) -> web.Response:
 async def api_hand_back(request: web.Request) -> web.Response:
     """POST /api/handoffs/{id}/hand-back {disposition, note, callback_at}: closes the handoff and resumes the
     assistant in the conversation."""
-    person, handoff_id = staff_of(request), _path_id(request)
-    data = await _body(request)
-    disposition = _choice(data, "disposition", DISPOSITIONS)
-    note, callback_at = _text(data, "note"), callback_time(data.get("callback_at"))
+    person, handoff_id = staff_of(request), path_id(request)
+    data = await json_body(request)
+    disposition = choice_field(data, "disposition", DISPOSITIONS)
+    note, callback_at = text_field(data, "note"), callback_time(data.get("callback_at"))
     # The assistant is resumed first and the handoff closed after: if Rasa cannot be reached, the conversation
     # stays with this person, who may try again, instead of closed with the assistant still silent in it.
     back = await run(desk.prepare_hand_back, handoff_id, person, disposition, note, callback_at)
-    await _to_rasa(_rasa(request).resume(back.conversation_id, back.text, back.channel,
+    await to_rasa(rasa_of(request).resume(back.conversation_id, back.text, back.channel,
                                          agent=person.login, slots=back.slots),
                    "the assistant could not be resumed in the conversation: it is still yours, try again")
     await run(desk.hand_back, handoff_id, person, disposition, note, callback_at)
-    _live(request).refresh_queue()
+    live_of(request).refresh_queue()
     return web.json_response({"closed": True, "handoff_id": handoff_id, "disposition": disposition})
 
 
@@ -487,27 +311,27 @@ async def api_approvals(request: web.Request) -> web.Response:
 
 
 async def _decided(request: web.Request, approval: dict[str, Any]) -> web.Response:
-    _live(request).approval_changed({"event": "decided", **approval})
+    live_of(request).approval_changed({"event": "decided", **approval})
     return web.json_response(approval)
 
 
 async def api_approve(request: web.Request) -> web.Response:
     """POST /api/approvals/{id}/approve {note}: recorded at the supervisor's tier, requested_by the agent."""
-    person, approval_id = staff_of(request), _path_id(request)
+    person, approval_id = staff_of(request), path_id(request)
     if not person.is_supervisor:
         raise desk.Forbidden("only a supervisor may approve")
-    note = _text(await _body(request), "note")
+    note = text_field(await json_body(request), "note")
     approval = await run(desk.approve, approval_id, person, note, locking=True)
-    _live(request).refresh_queue()
+    live_of(request).refresh_queue()
     return await _decided(request, approval)
 
 
 async def api_reject(request: web.Request) -> web.Response:
     """POST /api/approvals/{id}/reject {reason}: refused, and the agent told why."""
-    person, approval_id = staff_of(request), _path_id(request)
+    person, approval_id = staff_of(request), path_id(request)
     if not person.is_supervisor:
         raise desk.Forbidden("only a supervisor may reject")
-    reason = _text(await _body(request), "reason", required=True)
+    reason = text_field(await json_body(request), "reason", required=True)
     return await _decided(request, await run(desk.reject, approval_id, person, reason))
 
 
@@ -521,10 +345,10 @@ async def api_resolve_dispute(request: web.Request) -> web.Response:
         raise desk.Forbidden("only a supervisor may resolve a dispute")
     if not _REFERENCE.fullmatch(reference):
         raise ApiError(404, "no such dispute")
-    data = await _body(request)
-    outcome = _choice(data, "outcome", ("upheld", "rejected"))
-    result = await run(desk.resolve_dispute, reference, outcome, person, _text(data, "note"))
-    live = _live(request)
+    data = await json_body(request)
+    outcome = choice_field(data, "outcome", ("upheld", "rejected"))
+    result = await run(desk.resolve_dispute, reference, outcome, person, text_field(data, "note"))
+    live = live_of(request)
     live.panel_changed(everywhere=True)  # the account's holds changed: whichever panel shows it reloads
     live.refresh_queue()
     return web.json_response(result)
@@ -533,7 +357,7 @@ async def api_resolve_dispute(request: web.Request) -> web.Response:
 async def api_events(request: web.Request) -> web.StreamResponse:
     """GET /api/events[?handoff=ID]: server-sent events (queue, message, panel, approval); with `handoff`, the
     messages of that conversation too, if this person may see it."""
-    person, live = staff_of(request), _live(request)
+    person, live = staff_of(request), live_of(request)
     handoff_id: int | None = None
     conversation_id: str | None = None
     raw = request.query.get("handoff")
@@ -628,4 +452,5 @@ def create_app(rasa: RasaLike, *, events: EventSource | None = None,
     app.router.add_post(f"/api/approvals/{ident}/reject", api_reject)
     app.router.add_post("/api/disputes/{reference}/resolve", api_resolve_dispute)
     app.router.add_get("/api/events", api_events)
+    add_routes(app)
     return app

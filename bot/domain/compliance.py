@@ -63,6 +63,9 @@ class Verdict:
     allowed: bool
     reason: str  # why not, or "allowed"
     needs_opt_out_notice: bool = False
+    # which rule refused: stopped | paused | opted_out | outside_hours | attempts | recent_conversation, and
+    # (bot.services.contact) unknown_number | wrong_number; "" when allowed
+    rule: str = ""
 
 
 def outside_window(now: datetime, timezone: str, rules: ContactRules) -> str | None:
@@ -78,22 +81,24 @@ def may_contact(situation: ContactSituation, now: datetime, rules: ContactRules)
     """The one check every outbound path calls before it contacts anyone."""
     stopped = sorted(situation.flags & _STOPPING)
     if stopped:
-        return Verdict(False, f"collection stopped: {', '.join(stopped)}")
+        return Verdict(False, f"collection stopped: {', '.join(stopped)}", rule="stopped")
     paused = sorted(situation.flags & _PAUSING)  # collection waits for a person's decision (a reported death)
     if paused:
-        return Verdict(False, f"collection paused: {', '.join(paused)}")
+        return Verdict(False, f"collection paused: {', '.join(paused)}", rule="paused")
     if situation.account_status in NOT_COLLECTING:
-        return Verdict(False, f"collection paused: account {situation.account_status}")
+        return Verdict(False, f"collection paused: account {situation.account_status}", rule="paused")
     if situation.channel in situation.opted_out_channels:
-        return Verdict(False, f"opted out of {situation.channel}")
+        return Verdict(False, f"opted out of {situation.channel}", rule="opted_out")
     outside = outside_window(now, situation.debtor_timezone, rules)
     if outside:
-        return Verdict(False, outside)
+        return Verdict(False, outside, rule="outside_hours")
     if situation.channel == "call":
         recent = [t for t in situation.call_attempts if now - rules.attempt_window < t <= now]
         if len(recent) >= rules.max_call_attempts:
-            return Verdict(False, f"{len(recent)} call attempts in the last {rules.attempt_window.days} days")
+            return Verdict(False, f"{len(recent)} call attempts in the last {rules.attempt_window.days} days",
+                           rule="attempts")
         conversation = situation.last_phone_conversation
         if conversation and now - conversation < rules.quiet_after_conversation:
-            return Verdict(False, f"a phone conversation within the last {rules.quiet_after_conversation.days} days")
+            return Verdict(False, f"a phone conversation within the last {rules.quiet_after_conversation.days} days",
+                           rule="recent_conversation")
     return Verdict(True, "allowed", needs_opt_out_notice=situation.channel in rules.opt_out_notice_channels)

@@ -360,3 +360,38 @@ class ConsoleOffer(Base):
     status: Mapped[str] = Column(String(16), nullable=False, default="open")  # open | accepted | declined | withdrawn
     created_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     answered_at = Column(DateTime(timezone=True), nullable=True)
+
+
+class Call(Base):
+    """A call attempt a person made from the console, with its outcome: what the 7-in-7 call rule counts."""
+
+    __tablename__ = "calls"
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    account_id: Mapped[int] = Column(ForeignKey("accounts.id"), nullable=False, index=True)
+    agent: Mapped[str] = Column(String(64), nullable=False)
+    phone: Mapped[str] = Column(String(32), nullable=False)
+    call_sid = Column(String(64), nullable=True, unique=True)  # Twilio's, bound by the first transcription event
+    outcome = Column(String(16), nullable=True)  # no_answer | voicemail | wrong_party | conversation
+    disposition = Column(String(16), nullable=True)
+    started_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
+    ended_at = Column(DateTime(timezone=True), nullable=True)
+    verified_at = Column(DateTime(timezone=True), nullable=True)
+    disclosure_at = Column(DateTime(timezone=True), nullable=True)
+    validation_notice_at = Column(DateTime(timezone=True), nullable=True)
+    utterances: Mapped[list[CallUtterance]] = relationship(
+        "CallUtterance", order_by="CallUtterance.id", cascade="all, delete-orphan")
+
+
+class CallUtterance(Base):
+    """One thing said on a call, as typed by the person or transcribed, and what call-assist made of it."""
+
+    __tablename__ = "call_utterances"
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    call_id: Mapped[int] = Column(ForeignKey("calls.id"), nullable=False, index=True)
+    speaker: Mapped[str] = Column(String(8), nullable=False)  # debtor | agent
+    text: Mapped[str] = Column(Text, nullable=False)
+    intent = Column(String(48), nullable=True)
+    warnings: Mapped[list[str]] = Column(JSON, nullable=False, default=list)
+    source: Mapped[str] = Column(String(16), nullable=False)  # typed | transcription
+    event_id = Column(String(120), nullable=True, unique=True)  # TranscriptionSid:SequenceId, once only
+    said_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)

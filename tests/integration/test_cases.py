@@ -16,8 +16,9 @@ from bot.domain.cases import (
 from bot.domain.negotiation import NotAuthorised, authorise, nearest_plan
 from bot.domain.policy import PolicyError, parse_policy
 from bot.services import accounts, agreements, audit, cases, handoffs, imports, sms
-from bot.services.contact import CALL_ATTEMPTED, outbound_verdict
+from bot.services.contact import outbound_verdict
 from bot.storage.db import unit_of_work
+from bot.storage.orm import Call
 from tests.support.database import in_locking_transaction, in_transaction, noon_utc, run_cli
 
 TODAY = date(2026, 11, 23)
@@ -183,7 +184,8 @@ def test_outbound_contact_follows_the_rules_and_the_account(demo):
         assert not late.allowed and "21:00" in late.reason  # 21:00 in Chicago
         assert not outbound_verdict(session, account, "sms", "+19999999999", noon_chicago).allowed
         for hours in range(7):  # seven attempts in the hours before "now", on the test's clock
-            audit.record(session, CALL_ATTEMPTED, account=account, at=noon_chicago - timedelta(hours=hours))
+            session.add(Call(account_id=account.id, agent="ana", phone=phone,
+                             started_at=noon_chicago - timedelta(hours=hours)))
         session.flush()
         verdict = outbound_verdict(session, account, "call", phone, noon_chicago + timedelta(hours=1))
         assert not verdict.allowed and "7 call attempts" in verdict.reason  # the 8th is refused

@@ -327,7 +327,8 @@ def cmd_purge(args: argparse.Namespace) -> int:
     if not args.dry_run:
         erasure.forget_broker_copies(before=purged.before)
     what = (f"{purged.conversation_events} conversation event(s), {purged.verification_attempts} verification"
-            f" attempt(s), {purged.offered_choices} offered choice(s) older than {days} days"
+            f" attempt(s), {purged.offered_choices} offered choice(s), {purged.call_utterances} call utterance(s)"
+            f" older than {days} days"
             f" (before {purged.before:%Y-%m-%d %H:%M:%S} UTC)")
     print(f"dry run: would delete {what}; nothing deleted" if args.dry_run else f"purged {what}")
     return 0

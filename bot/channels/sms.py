@@ -35,6 +35,7 @@ from bot.domain.phones import to_e164
 from bot.services import choices, sms
 from bot.services.unit_of_work import SqlUnitOfWork
 from bot.sms.gateway import SmsGateway, TwilioSettings
+from bot.sms.signature import signed_by_twilio
 
 logger = logging.getLogger(__name__)
 
@@ -135,8 +136,8 @@ class SmsInput(InputChannel):
         return SmsOutput(self.gateway)
 
     def _signed_by_twilio(self, request: Request, params: dict[str, str]) -> bool:
-        signature = request.headers.get("X-Twilio-Signature", "")
-        return bool(signature) and self.validator.validate(self.webhook_url or request.url, params, signature)
+        return signed_by_twilio(self.validator, self.webhook_url or request.url, params,
+                                request.headers.get("X-Twilio-Signature", ""))
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = Blueprint("sms_webhook", __name__)

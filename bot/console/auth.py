@@ -132,7 +132,8 @@ def _cross_origin(request: web.Request) -> bool:
 
 
 def _is_public(path: str) -> bool:
-    return path in PUBLIC_PATHS or path.startswith("/static/")
+    """No login: the login page, health, static files, and Twilio's webhooks (signed instead: bot.console.calls)."""
+    return path in PUBLIC_PATHS or path.startswith(("/static/", "/twilio/"))
 
 
 def _is_api(path: str) -> bool:

@@ -161,6 +161,16 @@ class RasaApi:
                                       query={"include_events": "ALL"})
         return transcript_of((tracker or {}).get("events") or [])
 
+    async def parse(self, text: str) -> tuple[str | None, float]:
+        """The assistant's model's reading of `text` (`POST /model/parse`): its intent and confidence."""
+        answer = await self._request("POST", "/model/parse", body={"text": text})
+        intent = answer.get("intent") if isinstance(answer, dict) else None
+        if not isinstance(intent, dict):
+            return None, 0.0
+        name, confidence = intent.get("name"), intent.get("confidence")
+        return (name if isinstance(name, str) else None,
+                float(confidence) if isinstance(confidence, int | float) else 0.0)
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()

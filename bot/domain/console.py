@@ -78,7 +78,7 @@ def names_the_debt(text: str, debt_terms: tuple[str, ...]) -> bool:
     """Whether `text` says anything about a debt: an amount, a creditor, or the vocabulary of owing."""
     if _DEBT_WORDS.search(text) or _MONEY.search(text):
         return True
-    folded = " ".join(text.casefold().split())
+    folded = _singular(text)
     digits = re.sub(r"[^\d.]", " ", text)
     for term in debt_terms:
         term = term.strip()
@@ -89,9 +89,14 @@ def names_the_debt(text: str, debt_terms: tuple[str, ...]) -> bool:
             if re.search(rf"(?<![\d.]){re.escape(term)}(?![\d])", digits) or (
                     len(whole) >= 2 and re.search(rf"(?<![\d.]){re.escape(whole)}(?![\d.])", digits)):
                 return True
-        elif " ".join(term.casefold().split()) in folded:
+        elif _singular(term) in folded:
             return True
     return False
+
+
+def _singular(text: str) -> str:
+    """Words case-folded and without a plural s, so "Kestrel Auto Loans" is found in "her kestrel auto loan"."""
+    return " ".join(re.sub(r"(?<=\w{3})s$", "", word) for word in re.findall(r"[\w'&$.,-]+", text.casefold()))
 
 
 def standing_refusal(facts: MessageFacts) -> MessageRefusal | None:

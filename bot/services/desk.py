@@ -51,12 +51,12 @@ from bot.domain.policy import parse_policy
 from bot.presenters import terms as en
 from bot.services import accounts, agreements, audit, cases, handoffs
 from bot.services.agreements import Actor, CollectionPaused
-from bot.services.contact import CALL_ATTEMPTED
+from bot.services.contact import call_times
 from bot.services.handoffs import HandoffError
 from bot.services.sms import number_opted_out, phone_of_conversations
 from bot.services.unit_of_work import SqlUnitOfWork
 from bot.storage.db import as_utc
-from bot.storage.orm import Account, ApprovalRequest, AuditEvent, ConsoleOffer, Handoff, StaffNote
+from bot.storage.orm import Account, ApprovalRequest, ConsoleOffer, Handoff, StaffNote
 
 DeskError = HandoffError
 MAX_NOTE_CHARS = 4000
@@ -79,12 +79,18 @@ class Paused(DeskError):
     status = 409
 
 
-class MessageRefused(DeskError):
+class RuleRefused(DeskError):
+    """What a person asked for breaks a rule of the law or the policy; `rule` names it."""
+
     status = 422
 
     def __init__(self, rule: str, explanation: str):
         super().__init__(explanation)
         self.rule, self.explanation = rule, explanation
+
+
+class MessageRefused(RuleRefused):
+    """A message to the debtor that may not go now."""
 
 
 @dataclass(frozen=True)
@@ -176,7 +182,8 @@ def _account(session: Session, handoff: Handoff) -> Account:
 
 # --- what may be said -------------------------------------------------------------------------------
 
-def _debt_terms(account: Account | None) -> tuple[str, ...]:
+def debt_terms(account: Account | None) -> tuple[str, ...]:
+    """What names this account's debt in words: its creditors' names and the amounts on file."""
     if account is None:
         return ()
     statement = accounts.statement_of(account)
@@ -212,7 +219,7 @@ def _facts(session: Session, handoff: Handoff, account: Account | None, now: dat
         stopping=frozenset(cases.active_flags(account)) if account is not None else frozenset(),
         sms_opted_out=channel == handoffs.SMS and (phone is None or number_opted_out(session, phone)),
         sms_window_open=_outside_window(_zones(account, phone), now) is None,
-        debt_terms=_debt_terms(account),
+        debt_terms=debt_terms(account),
         cease_confirmation=en.cease_confirmation(account.account_ref) if account is not None else "",
     )
 
@@ -265,10 +272,7 @@ def _contact(session: Session, account: Account | None, phone: str | None, now: 
     zones = _zones(account, phone)
     zone = zones[0]
     since = now - timedelta(days=7)
-    attempts = 0
-    if account is not None:
-        attempts = sum(1 for at in session.scalars(select(AuditEvent.occurred_at).where(
-            AuditEvent.account_id == account.id, AuditEvent.action == CALL_ATTEMPTED)) if as_utc(at) > since)
+    attempts = len(call_times(session, account, since)) if account is not None else 0
     outside = _outside_window(zones, now)
     opted_out = phone is not None and number_opted_out(session, phone)
     return {
@@ -424,8 +428,9 @@ def _withdraw_offers(session: Session, conversation_id: str, at: datetime) -> No
         offer.status, offer.answered_at = "withdrawn", at
 
 
-def _record(uow: SqlUnitOfWork, account: Account, terms: Terms, actor: Actor, conversation_id: str | None,
-            requested_by: str | None = None) -> agreements.Recorded:
+def record_terms(uow: SqlUnitOfWork, account: Account, terms: Terms, actor: Actor, conversation_id: str | None,
+                 requested_by: str | None = None) -> agreements.Recorded:
+    """`agreements.record` at `actor`'s tier, its refusals as the desk's errors (Paused, Invalid)."""
     try:
         return agreements.record(uow, account.account_ref, terms, actor, conversation_id, requested_by=requested_by)
     except CollectionPaused as paused:
@@ -455,25 +460,12 @@ def agree(uow: SqlUnitOfWork, handoff_id: int, staff: Staff, form: dict[str, Any
         balance = accounts.statement_of(account).balance
         today = accounts.local_today(account, now)
         terms = terms_from_form(form, balance, account.currency, today)
-        policy = parse_policy(account.creditor.policy)
-        problems = authority_problems(terms, balance, policy, staff.tier, today, account.currency)
-        if problems:
-            above = next_tier(staff.tier)
-            if above is None or authority_problems(terms, balance, policy, above, today, account.currency):
-                raise Invalid("; ".join(problems))
-            approval = ApprovalRequest(account_id=account.id, handoff_id=handoff.id,
-                                       conversation_id=handoff.conversation_id, kind=_kind(terms),
-                                       terms=terms_to_dict(terms) | {"problems": problems},
-                                       requested_by=staff.login, note=note.strip()[:MAX_NOTE_CHARS],
-                                       status="pending", created_at=now)
-            session.add(approval)
-            session.flush()
-            audit.record(session, "approval_requested", actor=staff.login, account=account,
-                         conversation_id=handoff.conversation_id, at=now, id=approval.id, kind=approval.kind,
-                         terms=terms_to_dict(terms))
-            return ApprovalRequested(approval.id, problems)
+        approval = request_beyond_tier(session, account, staff, terms, note, now,
+                                       handoff_id=handoff.id, conversation_id=handoff.conversation_id)
+        if approval is not None:
+            return approval
         if agreed_by_phone:
-            recorded = _record(uow, account, terms, Actor(staff.tier, staff.login), handoff.conversation_id)
+            recorded = record_terms(uow, account, terms, Actor(staff.tier, staff.login), handoff.conversation_id)
             _withdraw_offers(session, handoff.conversation_id, now)
             return Recorded(recorded.kind, en.summary(terms, account.currency))
         _withdraw_offers(session, handoff.conversation_id, now)
@@ -487,6 +479,30 @@ def agree(uow: SqlUnitOfWork, handoff_id: int, staff: Staff, form: dict[str, Any
         return Offer(offer.id, handoff.conversation_id, handoffs.channel_of(session, handoff.conversation_id),
                      en.terms_for_yes_or_no(terms, account.currency),
                      [{"title": "Yes", "payload": YES}, {"title": "No", "payload": NO}])
+
+
+def request_beyond_tier(session: Session, account: Account, staff: Staff, terms: Terms, note: str, now: datetime, *,
+                        handoff_id: int | None, conversation_id: str | None) -> ApprovalRequested | None:
+    """None when `terms` are within this person's tier; else an approval request for the tier above, with their
+    note (raises Invalid when they are beyond every tier). The one rule, `authority_problems`, decides."""
+    balance = accounts.statement_of(account).balance
+    today = accounts.local_today(account, now)
+    policy = parse_policy(account.creditor.policy)
+    problems = authority_problems(terms, balance, policy, staff.tier, today, account.currency)
+    if not problems:
+        return None
+    above = next_tier(staff.tier)
+    if above is None or authority_problems(terms, balance, policy, above, today, account.currency):
+        raise Invalid("; ".join(problems))
+    approval = ApprovalRequest(account_id=account.id, handoff_id=handoff_id, conversation_id=conversation_id,
+                               kind=_kind(terms), terms=terms_to_dict(terms) | {"problems": problems},
+                               requested_by=staff.login, note=note.strip()[:MAX_NOTE_CHARS], status="pending",
+                               created_at=now)
+    session.add(approval)
+    session.flush()
+    audit.record(session, "approval_requested", actor=staff.login, account=account, conversation_id=conversation_id,
+                 at=now, id=approval.id, kind=approval.kind, terms=terms_to_dict(terms))
+    return ApprovalRequested(approval.id, problems)
 
 
 def _kind(terms: Terms) -> str:
@@ -563,7 +579,7 @@ def approve(uow: SqlUnitOfWork, approval_id: int, staff: Staff, note: str = "") 
         session, now = uow.session, uow.now()
         approval, account = _pending(session, approval_id)
         terms = terms_from_dict({k: v for k, v in approval.terms.items() if k != "problems"})
-        _record(uow, account, terms, Actor(staff.tier, staff.login), approval.conversation_id,
+        record_terms(uow, account, terms, Actor(staff.tier, staff.login), approval.conversation_id,
                 requested_by=approval.requested_by)
         if approval.conversation_id:
             _withdraw_offers(session, approval.conversation_id, now)

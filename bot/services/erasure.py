@@ -26,6 +26,8 @@ from bot.services import accounts, audit
 from bot.storage.orm import (
     AccountFlag,
     AuditEvent,
+    Call,
+    CallUtterance,
     ContactPoint,
     Dispute,
     Handoff,
@@ -160,6 +162,13 @@ def erase(uow: SqlUnitOfWork, account_ref: str, actor: str) -> Erasure:
     session.execute(update(VerificationAttempt).where(VerificationAttempt.reference.in_(
         [normalise_reference(a.account_ref) for a in owned])).values(client=None))
 
+    # What was said on calls to the debtor is personal content: the texts go; who spoke, what it was read as and
+    # the warnings stay (the call's structure is the record of how the law was kept).
+    for call in session.scalars(select(Call).where(Call.account_id.in_(account_ids))):
+        call.phone = ""
+        for utterance in call.utterances:
+            utterance.text = ERASED
+
     events_deleted = 0
     if conversations:
         session.execute(delete(OfferedChoices).where(OfferedChoices.conversation_id.in_(conversations)))
@@ -183,11 +192,12 @@ class Purge:
     conversation_events: int
     verification_attempts: int
     offered_choices: int
+    call_utterances: int = 0
 
 
 def purge(uow: SqlUnitOfWork, days: int, actor: str, dry_run: bool = False) -> Purge:
-    """Delete conversation texts (Rasa's events), verification attempts and offered choices older than `days`
-    before `uow.now()`."""
+    """Delete conversation texts (Rasa's events, and what was said on calls), verification attempts and offered
+    choices older than `days` before `uow.now()`."""
     if days < 1:
         raise ValueError("the retention must be at least 1 day")
     now, session = uow.now(), uow.session
@@ -195,23 +205,26 @@ def purge(uow: SqlUnitOfWork, days: int, actor: str, dry_run: bool = False) -> P
     old_events = _RASA_EVENTS.c.timestamp < before.timestamp()
     old_attempts = VerificationAttempt.attempted_at < before
     old_choices = OfferedChoices.offered_at < before
+    old_utterances = CallUtterance.said_at < before
     has_events = _rasa_events_exist(session)
     if dry_run:
         def count(source: Any, condition: ColumnElement[Any]) -> int:
             return int(session.scalar(select(func.count()).select_from(source).where(condition)) or 0)
 
         return Purge(before, count(_RASA_EVENTS, old_events) if has_events else 0,
-                     count(VerificationAttempt, old_attempts), count(OfferedChoices, old_choices))
+                     count(VerificationAttempt, old_attempts), count(OfferedChoices, old_choices),
+                     count(CallUtterance, old_utterances))
     result = Purge(
         before,
         _deleted(session, delete(_RASA_EVENTS).where(old_events)) if has_events else 0,
         _deleted(session, delete(VerificationAttempt).where(old_attempts)),
         _deleted(session, delete(OfferedChoices).where(old_choices)),
+        _deleted(session, delete(CallUtterance).where(old_utterances)),
     )
     audit.record(session, "conversations_purged", actor=actor, at=now, days=days, before=before.isoformat(),
                  counts={"conversation_events": result.conversation_events,
                          "verification_attempts": result.verification_attempts,
-                         "offered_choices": result.offered_choices})
+                         "offered_choices": result.offered_choices, "call_utterances": result.call_utterances})
     return result
 
 

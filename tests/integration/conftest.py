@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
 
-from bot.services import staff
-from tests.support.database import create_postgres_database
+from bot.cli import DEMO
+from bot.domain.console import Staff
+from bot.services import imports, staff
+from bot.services.unit_of_work import SqlUnitOfWork
+from bot.storage.orm import Agent
+from tests.support.database import create_postgres_database, in_transaction
 
 
 @pytest.fixture
@@ -29,3 +34,16 @@ def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
         url, drop = create_postgres_database()
         yield url
         drop()
+
+
+DESK_STAFF = (Staff("ana", "agent"), Staff("ben", "agent"), Staff("sue", "supervisor"))
+
+
+@pytest.fixture
+def desk_demo(db: str) -> str:
+    """The demo portfolio (placed 2026-11-23) and the console's people: agents ana and ben, supervisor sue."""
+    in_transaction(imports.import_policies, DEMO / "policies.yml")
+    in_transaction(imports.import_accounts, DEMO / "accounts.csv", date(2026, 11, 23))
+    with SqlUnitOfWork() as uow:
+        uow.session.add_all([Agent(login=s.login, role=s.role, password_hash="x") for s in DESK_STAFF])
+    return db

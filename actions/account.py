@@ -14,6 +14,9 @@ from bot.services import negotiation
 def tell_balance(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     """The statement, then what the debtor can do about it (nothing to pay while collection is on hold)."""
     answer = negotiation.disclose_balance(new_unit_of_work(), tracker.get_slot("account_ref"), tracker.sender_id)
+    if answer.news:
+        news = en.message_for_news(answer.news)
+        dispatcher.utter_message(response=news.response, **news.values)
     balance = en.message_for_balance(answer.statement)
     dispatcher.utter_message(response=balance.response, **balance.values)
     if answer.hold:  # no payment options while collection is paused or stopped

@@ -227,6 +227,8 @@ def hold_reply(dispatcher: CollectingDispatcher, hold: cases.Hold) -> None:
         dispatcher.utter_message(response="utter_collection_paused_dispute", reference=hold.dispute_reference)
     elif hold.status == "ceased":
         dispatcher.utter_message(response="utter_collection_stopped")
+    elif hold.status == "legal":
+        dispatcher.utter_message(response="utter_with_legal_team")
     else:
         dispatcher.utter_message(response="utter_nothing_to_collect", status=hold.status)
 

@@ -254,6 +254,101 @@ def cmd_remind(args: argparse.Namespace) -> int:
     return EXIT_REJECTED if failed else 0
 
 
+def cmd_import_payments(args: argparse.Namespace) -> int:
+    """Payments from a CSV or camt.053 file: every row reported; idempotent on the payment reference (SPEC 9)."""
+    from bot.payments_files import PaymentFileError
+    from bot.services import payments
+
+    def progress(done: int, total: int) -> None:
+        print(f"  {done:,} of {total:,} rows", file=sys.stderr, flush=True)
+
+    try:
+        report = payments.import_payments(SqlUnitOfWork(), Path(args.file), progress=progress)
+    except PaymentFileError as error:
+        print(f"payments: nothing imported: {error}", file=sys.stderr)
+        return EXIT_REJECTED
+    for row in report.rows:
+        what = {"matched": f"matched {row.account_ref}", "already_had": "already had",
+                "unmatched": f"UNMATCHED: {row.why}", "unreadable": f"UNREADABLE: {row.why}"}[row.outcome]
+        print(f"line {row.line}: {row.reference or '-'}: {what}")
+    counts = report.counts
+    print(f"payments: {counts['matched']} matched, {counts['already_had']} already had, {counts['unmatched']}"
+          f" unmatched (kept for a person to assign), {counts['unreadable']} unreadable")
+    return 0
+
+
+def cmd_daily(args: argparse.Namespace) -> int:
+    """What payments did to agreements, then thanks and reminders (SPEC 9); safe to run twice."""
+    from bot.services import daily
+    from bot.sms.gateway import SmsConfigError, SmsGateway, TwilioSettings
+    from bot.storage.db import RunLocked
+
+    try:
+        as_of = parse_iso_date(args.as_of) if args.as_of else None
+    except DateError as error:
+        print(f"--as-of: {error}", file=sys.stderr)
+        return EXIT_REJECTED
+    gateway = None
+    if not args.no_messages:
+        try:
+            gateway = SmsGateway(TwilioSettings.from_env())
+        except SmsConfigError as error:
+            print(f"nothing done: {error}", file=sys.stderr)
+            return EXIT_REJECTED
+    try:
+        report = daily.run(as_of, gateway=gateway, progress=lambda line: print(line, flush=True))
+    except RunLocked as locked:
+        print(f"stopped: {locked}", file=sys.stderr)
+        return EXIT_REJECTED
+    for ref, change, why in report.changes:
+        print(f"{ref}: {change.replace('_', ' ')}" + (f" ({why})" if why else ""))
+    print(f"daily{' as of ' + report.as_of.isoformat() if report.as_of else ''}: {len(report.changes)} change(s),"
+          f" {len(report.follow_ups)} message(s) due")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """report.html with charts and the same figures as CSV, for a period (SPEC 9)."""
+    from bot.reports.render import write_report
+    from bot.services import reports
+
+    try:
+        date_from, date_to = parse_iso_date(args.date_from), parse_iso_date(args.date_to)
+    except DateError as error:
+        print(f"report: {error}", file=sys.stderr)
+        return EXIT_REJECTED
+    try:
+        figures = reports.figures(SqlUnitOfWork(), date_from, date_to, args.currency.upper())
+    except ValueError as error:
+        print(f"report: {error}", file=sys.stderr)
+        return EXIT_REJECTED
+    written = write_report(figures, Path(args.out))
+    print(f"report: {len(written)} files in {args.out} ({', '.join(path.name for path in written)})")
+    return 0
+
+
+def cmd_bureau_export(args: argparse.Namespace) -> int:
+    """The month's Metro 2 credit-bureau file, for the accounts the creditors' policies report (SPEC 9)."""
+    from bot.bureau.metro2 import Metro2Error
+    from bot.services import bureau
+
+    try:
+        as_of = parse_iso_date(args.as_of)
+    except DateError as error:
+        print(f"bureau-export: {error}", file=sys.stderr)
+        return EXIT_REJECTED
+    try:
+        exported = bureau.export(SqlUnitOfWork(), as_of)
+    except Metro2Error as error:
+        print(f"bureau-export: nothing written: {error}", file=sys.stderr)
+        return EXIT_REJECTED
+    Path(args.out).write_text(exported.text, encoding="ascii", newline="")
+    for ref, why in exported.skipped:
+        print(f"{ref}: not reported: {why}")
+    print(f"bureau-export: {len(exported.reported)} account(s) reported as of {as_of.isoformat()} in {args.out}")
+    return 0
+
+
 def cmd_sms(args: argparse.Namespace) -> int:
     """Text the assistant from the terminal: lines go to Rasa as Twilio webhooks, replies come from the stand-in.
 
@@ -463,6 +558,23 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--now", help="plan as at this UTC time (ISO 8601), instead of the clock")
     command.add_argument("--interval-days", type=int, default=7, help="days before an account is reminded again")
     command.set_defaults(run=cmd_remind)
+    command = commands.add_parser("import-payments", help="import payments (CSV or ISO 20022 camt.053)")
+    command.add_argument("file")
+    command.set_defaults(run=cmd_import_payments)
+    command = commands.add_parser("daily", help="apply payments to agreements, then send thanks and reminders")
+    command.add_argument("--as-of", help="the day to decide for (YYYY-MM-DD; default: each debtor's today)")
+    command.add_argument("--no-messages", action="store_true", help="change statuses only, send nothing")
+    command.set_defaults(run=cmd_daily)
+    command = commands.add_parser("report", help="the operations report: report.html with charts, and CSVs")
+    command.add_argument("--from", dest="date_from", required=True, help="first day (YYYY-MM-DD)")
+    command.add_argument("--to", dest="date_to", required=True, help="last day (YYYY-MM-DD)")
+    command.add_argument("--out", required=True, help="the directory to write into")
+    command.add_argument("--currency", default="USD", help="the accounts' currency (default USD)")
+    command.set_defaults(run=cmd_report)
+    command = commands.add_parser("bureau-export", help="write the month's Metro 2 credit-bureau file")
+    command.add_argument("--as-of", required=True, help="the day the accounts are reported as of (YYYY-MM-DD)")
+    command.add_argument("--out", required=True, help="the file to write")
+    command.set_defaults(run=cmd_bureau_export)
     command = commands.add_parser("sms", help="text the assistant from this terminal, as the phone NUMBER")
     command.add_argument("number", help="the phone number you text from (E.164), e.g. +15551230001")
     command.add_argument("--rasa-url", default=f"http://127.0.0.1:{os.environ.get('RASA_PORT', '5005')}")

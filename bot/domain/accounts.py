@@ -19,6 +19,7 @@ class AccountStatus(StrEnum):
     PAID = "paid"
     SETTLED = "settled"
     CLOSED = "closed"
+    LEGAL = "legal"  # handed to a lawyer: no collection contact by the assistant or reminders
 
 
 # Statuses in which the debtor may be asked for payment and agree to pay; any other pauses or ends collection.
@@ -52,10 +53,20 @@ class Statement:
     paid: Decimal
     placed_on: date
     validation_ends_on: date
+    written_off: Decimal = Decimal(0)  # the discount of a settlement paid in full
 
     @property
     def balance(self) -> Decimal:
-        return self.principal + self.interest + self.fees - self.paid
+        return self.principal + self.interest + self.fees - self.paid - self.written_off
 
     def in_validation_period(self, today: date) -> bool:
         return today <= self.validation_ends_on
+
+
+@dataclass(frozen=True)
+class Ended:
+    """An agreement that ended badly since the debtor last heard from us: what the assistant tells them first."""
+
+    kind: str  # plan | settlement | promise
+    ended_on: date
+    reason: str

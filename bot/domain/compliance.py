@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from bot.domain.accounts import NOT_COLLECTING, PAUSING_FLAGS, STOPPING_FLAGS
+from bot.domain.accounts import FINISHED, NOT_COLLECTING, PAUSING_FLAGS, STOPPING_FLAGS
 
 RULES_FILE = Path(__file__).with_name("contact_rules.yml")
 _STOPPING, _PAUSING = frozenset(STOPPING_FLAGS), frozenset(PAUSING_FLAGS)
@@ -56,6 +56,9 @@ class ContactSituation:
     opted_out_channels: frozenset[str]
     call_attempts: Sequence[datetime] = ()
     last_phone_conversation: datetime | None = None
+    # A service message about an agreement that has just ended well (thanks for a completed plan): it may reach an
+    # account that is paid or settled; everything else still applies.
+    service: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ def may_contact(situation: ContactSituation, now: datetime, rules: ContactRules)
     paused = sorted(situation.flags & _PAUSING)  # collection waits for a person's decision (a reported death)
     if paused:
         return Verdict(False, f"collection paused: {', '.join(paused)}", rule="paused")
-    if situation.account_status in NOT_COLLECTING:
+    if situation.account_status in NOT_COLLECTING and not (situation.service and situation.account_status in FINISHED):
         return Verdict(False, f"collection paused: account {situation.account_status}", rule="paused")
     if situation.channel in situation.opted_out_channels:
         return Verdict(False, f"opted out of {situation.channel}", rule="opted_out")

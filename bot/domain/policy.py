@@ -35,6 +35,32 @@ class Policy:
     # and how soon a plan's first payment must fall.
     settlement_concessions_pct: tuple[Decimal, ...] = (Decimal(5), Decimal(10), Decimal(15))
     plan_first_payment_within_days: int = 30
+    # Operations (SPEC section 9): how late an instalment may be before the plan is broken, how many days ahead
+    # of a due date the debtor is reminded, and the collectors' commission on what their agreements collect.
+    grace_days: int = 10
+    reminder_lead_days: int = 3
+    commission_pct: Decimal = Decimal(0)
+    legal: LegalRule | None = None
+    credit_reporting: CreditReporting | None = None  # None: this creditor's accounts are not reported
+
+
+@dataclass(frozen=True)
+class CreditReporting:
+    """Whether and how a creditor's accounts go to the credit bureaus (policy key `credit_reporting`)."""
+
+    program_id: str  # the furnisher's identification number at the bureaus
+    # A dispute the debtor raised within the validation period, not yet validated: report nothing at all for the
+    # account until it is (Regulation F 1006.30(a) "passive" reporting is forbidden before contact: be strict).
+    skip_unvalidated_disputes: bool = True
+
+
+@dataclass(frozen=True)
+class LegalRule:
+    """When an account qualifies for legal review: an agreement broken and no contact for `quiet_days`, with at
+    least `min_balance` owed (policy key `legal_review`)."""
+
+    quiet_days: int
+    min_balance: Decimal
 
 
 def _decimal(raw: Any, where: str, low: Decimal, high: Decimal) -> Decimal:
@@ -131,4 +157,30 @@ def parse_policy(raw: Any) -> Policy:
             raw.get("settlement_pay_within_days"), "policy.settlement_pay_within_days", 1, 365),
         promise_max_days=_whole(raw.get("promise_max_days"), "policy.promise_max_days", 1, 365),
         tiers=tiers,
+        grace_days=_whole(raw.get("grace_days", 10), "policy.grace_days", 0, 120),
+        reminder_lead_days=_whole(raw.get("reminder_lead_days", 3), "policy.reminder_lead_days", 0, 30),
+        commission_pct=_decimal(raw.get("commission_pct", 0), "policy.commission_pct", Decimal(0), Decimal(100)),
+        legal=_legal(raw.get("legal_review")),
+        credit_reporting=_credit_reporting(raw.get("credit_reporting")),
     )
+
+
+def _credit_reporting(raw: Any) -> CreditReporting | None:
+    if raw is None or raw is False:
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("program_id"), str) or not raw["program_id"].strip():
+        raise PolicyError("policy.credit_reporting must be a mapping with the furnisher's program_id")
+    skip = raw.get("skip_unvalidated_disputes", True)
+    if not isinstance(skip, bool):
+        raise PolicyError("policy.credit_reporting.skip_unvalidated_disputes must be true or false")
+    return CreditReporting(raw["program_id"].strip(), skip)
+
+
+def _legal(raw: Any) -> LegalRule | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise PolicyError("policy.legal_review must be a mapping with quiet_days and min_balance")
+    return LegalRule(quiet_days=_whole(raw.get("quiet_days", 60), "policy.legal_review.quiet_days", 1, 3650),
+                     min_balance=_decimal(raw.get("min_balance", 0), "policy.legal_review.min_balance", Decimal(0),
+                                          Decimal(10**9)))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bot.domain.accounts import Statement
+from bot.domain.accounts import Ended, Statement
 from bot.domain.dates import format_date
 from bot.domain.money import format_money
 from bot.domain.negotiation import PlanTerms, SettlementTerms
@@ -112,6 +112,13 @@ def message_for_balance(statement: Statement) -> Message:
         "original_creditor_clause": original_creditor_clause(statement),
         "placed_on": format_date(statement.placed_on),
     })
+
+
+def message_for_news(news: Ended) -> Message:
+    """An agreement broken since the debtor last heard from us: said before the balance."""
+    kind = {"plan": "payment plan", "settlement": "settlement", "promise": "promised payment"}[news.kind]
+    return Message("utter_agreement_ended", {"agreement": kind, "ended_on": format_date(news.ended_on),
+                                             "reason": news.reason or "the payment did not arrive"})
 
 
 def message_for_validation_period(statement: Statement) -> Message:

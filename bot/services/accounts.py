@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from bot.domain.accounts import FLAGS, Statement
 from bot.domain.money import from_minor
 from bot.services import audit, sms
-from bot.storage.orm import Account, utcnow
+from bot.storage.orm import Account, Payment, utcnow
 
 if TYPE_CHECKING:
     from bot.services.unit_of_work import SqlUnitOfWork
@@ -68,6 +68,7 @@ def statement_of(account: Account) -> Statement:
         paid=money(account.paid_minor),
         placed_on=account.placed_on,
         validation_ends_on=account.validation_ends_on,
+        written_off=money(account.written_off_minor),
     )
 
 
@@ -132,6 +133,12 @@ def view(session: Session, account: Account, now: datetime | None = None) -> dic
         "interest": money(account.interest_minor),
         "fees": money(account.fees_minor),
         "paid": money(account.paid_minor),
+        "written_off": money(account.written_off_minor),
+        "payments": [
+            {"amount": money(p.amount_minor), "paid_on": _iso(p.paid_on), "reference": p.reference}
+            for p in session.scalars(select(Payment).where(Payment.account_id == account.id, Payment.applied.is_(True))
+                                     .order_by(Payment.paid_on, Payment.id))
+        ],
         "creditor": {"id": account.creditor.id, "name": account.creditor.name},
         "original_creditor": statement.original_creditor,
         "placed_on": _iso(account.placed_on),
@@ -148,9 +155,12 @@ def view(session: Session, account: Account, now: datetime | None = None) -> dic
                 "conversation_id": plan.conversation_id,
                 "created_at": _iso(plan.created_at),
                 "installments": [
-                    {"due_on": _iso(i.due_on), "amount": money(i.amount_minor), "status": i.status}
+                    {"due_on": _iso(i.due_on), "amount": money(i.amount_minor), "status": i.status,
+                     "paid": money(i.paid_minor), "paid_on": _iso(i.paid_on)}
                     for i in plan.installments
                 ],
+                "ended_on": _iso(plan.ended_on),
+                "end_reason": plan.end_reason,
             }
             for plan in account.plans
         ],
@@ -160,6 +170,7 @@ def view(session: Session, account: Account, now: datetime | None = None) -> dic
                 "discount_pct": str(Decimal(s.discount_basis_points).scaleb(-2)),
                 "pay_by": _iso(s.pay_by),
                 "status": s.status,
+                "ended_on": _iso(s.ended_on),
                 "authorized_by": s.authorized_tier,
                 "authorized_actor": s.authorized_actor,
                 "requested_by": s.requested_by,
@@ -172,6 +183,7 @@ def view(session: Session, account: Account, now: datetime | None = None) -> dic
                 "amount": money(p.amount_minor),
                 "pay_on": _iso(p.pay_on),
                 "status": p.status,
+                "ended_on": _iso(p.ended_on),
                 "authorized_by": p.authorized_tier,
                 "authorized_actor": p.authorized_actor,
                 "requested_by": p.requested_by,

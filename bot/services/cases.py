@@ -58,7 +58,7 @@ def open_dispute_of(account: Account) -> Dispute | None:
 
 def refresh_status(account: Account) -> None:
     """Set the account's status from its agreements, dispute and flags, unless it is finished."""
-    if account.status not in FINISHED:
+    if account.status not in FINISHED and account.status != AccountStatus.LEGAL.value:  # a person's decisions
         agreement = _agreement_status(account)
         disputed = open_dispute_of(account) is not None
         account.status = collection_status(agreement, open_dispute=disputed, stopping_flags=active_flags(account)).value

@@ -39,7 +39,7 @@ def contact_verdict(uow: SqlUnitOfWork, account_ref: str, channel: str, address:
 
 
 def outbound_verdict(session: Session, account: Account, channel: str, address: str, now: datetime,
-                     rules: ContactRules | None = None) -> Verdict:
+                     rules: ContactRules | None = None, *, service: bool = False) -> Verdict:
     """May we contact this account's debtor at `address` on `channel` at `now`? Opt-outs and wrong numbers count
     too. In a caller's transaction."""
     points = [c for c in account.debtor.contact_points if c.value == address]
@@ -56,6 +56,6 @@ def outbound_verdict(session: Session, account: Account, channel: str, address: 
         channel=channel, debtor_timezone=account.debtor.timezone, account_status=account.status,
         flags=frozenset(active_flags(account)), opted_out_channels=opted_out,
         call_attempts=call_times(session, account, since),
-        last_phone_conversation=max(conversations) if conversations else None,
+        last_phone_conversation=max(conversations) if conversations else None, service=service,
     )
     return may_contact(situation, now, rules)

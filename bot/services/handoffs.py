@@ -112,11 +112,11 @@ class Verification:
 
 
 def channel_of(session: Session, conversation_id: str) -> str:
-    """The channel a conversation happens on (`_channels` for one)."""
-    return _channels(session, [conversation_id])[conversation_id]
+    """The channel a conversation happens on (`channels_of` for one)."""
+    return channels_of(session, [conversation_id])[conversation_id]
 
 
-def _channels(session: Session, conversation_ids: Iterable[str]) -> dict[str, str]:
+def channels_of(session: Session, conversation_ids: Iterable[str]) -> dict[str, str]:
     """The channels of conversations: an SMS conversation is on file by number; REST ids say so."""
     ids = list(set(conversation_ids))
     by_phone = set(session.scalars(select(PhoneConversation.conversation_id).where(
@@ -204,7 +204,7 @@ def _items(session: Session, rows: list[Handoff]) -> list[dict[str, Any]]:
     from bot.services.sms import opted_out_on_file, phone_of_conversations
 
     ids = [h.conversation_id for h in rows]
-    channels, verifications = _channels(session, ids), _verifications(session, ids)
+    channels, verifications = channels_of(session, ids), _verifications(session, ids)
     by_id, by_ref = _account_lines(session, {h.account_id for h in rows if h.account_id is not None},
                                    {v.account_ref.upper() for v in verifications.values() if v.account_ref})
     phones = phone_of_conversations(session, [c for c, channel in channels.items() if channel == SMS])

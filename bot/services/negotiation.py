@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Literal, get_args
 
-from bot.domain.accounts import Statement
+from bot.domain.accounts import Ended, Statement
 from bot.domain.money import MAX_AMOUNT
 from bot.domain.negotiation import (
     HUNDRED,
@@ -276,6 +276,7 @@ class Balance:
     statement: Statement
     hold: Hold | None
     in_validation_period: bool
+    news: Ended | None = None  # an agreement broken since they last heard from us: said first
 
 
 def disclose_balance(uow: AbstractUnitOfWork, account_ref: str, conversation_id: str | None) -> Balance:
@@ -283,9 +284,10 @@ def disclose_balance(uow: AbstractUnitOfWork, account_ref: str, conversation_id:
     with uow:
         account = uow.accounts.negotiable(account_ref)
         statement = uow.accounts.statement(account_ref)
+        news = uow.accounts.take_news(account_ref)
         uow.audit.record("balance_disclosed", account_ref=account.account_ref, conversation_id=conversation_id,
-                         balance=str(statement.balance))
-    return Balance(statement, account.hold, statement.in_validation_period(account.today))
+                         balance=str(statement.balance), **({"told_broken": news.kind} if news else {}))
+    return Balance(statement, account.hold, statement.in_validation_period(account.today), news)
 
 
 # ---- deciding ------------------------------------------------------------------------------------

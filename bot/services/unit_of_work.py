@@ -19,7 +19,7 @@ from typing import Any, Protocol, Self
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from bot.domain.accounts import Statement
+from bot.domain.accounts import Ended, Statement
 from bot.domain.policy import Policy, parse_policy
 from bot.services import accounts, audit, cases, handoffs
 from bot.services.accounts import UnknownAccount
@@ -47,6 +47,9 @@ class AccountRepository(Protocol):
 
     def statement(self, account_ref: str) -> Statement:
         """What a verified debtor is told about the account; raises UnknownAccount."""
+
+    def take_news(self, account_ref: str) -> Ended | None:
+        """The latest agreement broken since the debtor was last told of one, marked told; None if there is none."""
 
 
 class HandoffRepository(Protocol):
@@ -142,6 +145,17 @@ class SqlAccounts:
     def statement(self, account_ref: str) -> Statement:
         return accounts.statement_of(self.row(account_ref))
 
+    def take_news(self, account_ref: str) -> Ended | None:
+        account = self.row(account_ref)
+        broken = [row for rows in (account.plans, account.settlements, account.promises) for row in rows
+                  if row.status == "broken" and row.told_at is None and row.ended_on is not None]
+        if not broken:
+            return None
+        for row in broken:
+            row.told_at = self._now()
+        latest = max(broken, key=lambda row: row.ended_on or date.min)
+        return Ended(str(latest.__tablename__)[:-1], latest.ended_on or date.min, latest.end_reason or "")
+
 
 class SqlHandoffs:
     """Handoffs in the unit of work's transaction, opened at its clock."""
@@ -207,6 +221,7 @@ class FakeAccounts:
         self.negotiables = {n.account_ref.upper(): n for n in negotiables}
         self.statements = {s.account_ref.upper(): s for s in statements}
         self.reads = 0  # how many times a use case asked: a turn should read its account once
+        self.news: dict[str, Ended] = {}  # broken agreements not yet told, by reference
 
     def negotiable(self, account_ref: str) -> Negotiable:
         self.reads += 1
@@ -221,6 +236,9 @@ class FakeAccounts:
             return self.statements[(account_ref or "").strip().upper()]
         except KeyError:
             raise UnknownAccount(account_ref) from None
+
+    def take_news(self, account_ref: str) -> Ended | None:
+        return self.news.pop((account_ref or "").strip().upper(), None)
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ class Account(Base):
     interest_minor: Mapped[int] = Column(BigInteger, nullable=False)
     fees_minor: Mapped[int] = Column(BigInteger, nullable=False)
     paid_minor: Mapped[int] = Column(BigInteger, nullable=False, default=0)
+    written_off_minor: Mapped[int] = Column(BigInteger, nullable=False, default=0)  # a settlement's discount, paid
     placed_on: Mapped[date] = Column(Date, nullable=False)
     validation_ends_on: Mapped[date] = Column(Date, nullable=False)
     status: Mapped[str] = Column(String(24), nullable=False, default="open")
@@ -110,6 +111,9 @@ class _Agreement:
     request_key = Column(String(200), nullable=True, unique=True)  # makes retried requests idempotent
     requested_by = Column(String(100), nullable=True)  # an agent's login when a supervisor approved it for them
     created_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    ended_on = Column(Date, nullable=True)  # the day the daily run found it completed, paid, kept or broken
+    end_reason = Column(Text, nullable=True)  # why it was broken, in words the debtor may be told
+    told_at = Column(DateTime(timezone=True), nullable=True)  # when the assistant told the debtor it was broken
 
 
 class Plan(_Agreement, Base):
@@ -130,6 +134,8 @@ class Installment(Base):
     due_on: Mapped[date] = Column(Date, nullable=False)
     amount_minor: Mapped[int] = Column(BigInteger, nullable=False)
     status: Mapped[str] = Column(String(16), nullable=False, default="scheduled")
+    paid_minor: Mapped[int] = Column(BigInteger, nullable=False, default=0)
+    paid_on = Column(Date, nullable=True)
 
 
 class Settlement(_Agreement, Base):
@@ -395,3 +401,36 @@ class CallUtterance(Base):
     source: Mapped[str] = Column(String(16), nullable=False)  # typed | transcription
     event_id = Column(String(120), nullable=True, unique=True)  # TranscriptionSid:SequenceId, once only
     said_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class Payment(Base):
+    """Money received, from a creditor's or bank's file: matched to an account, or kept unmatched for a person."""
+
+    __tablename__ = "payments"
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    reference: Mapped[str] = Column(String(140), nullable=False, unique=True)  # imports are idempotent on it
+    account_id: Mapped[int | None] = Column(ForeignKey("accounts.id"), nullable=True, index=True)
+    amount_minor: Mapped[int] = Column(BigInteger, nullable=False)
+    currency = Column(String(3), nullable=True)  # as the file gave it (None: the CSV did not say)
+    paid_on: Mapped[date] = Column(Date, nullable=False, index=True)
+    account_ref_given = Column(String(64), nullable=True)  # as the file gave it
+    remittance: Mapped[str] = Column(Text, nullable=False, default="")
+    source: Mapped[str] = Column(String(16), nullable=False)  # csv | camt053
+    status: Mapped[str] = Column(String(16), nullable=False)  # matched | unmatched
+    unmatched_reason = Column(Text, nullable=True)
+    imported_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    assigned_by = Column(String(64), nullable=True)  # the person who matched an unmatched payment
+    applied: Mapped[bool] = Column(Boolean, nullable=False, default=False)  # counted in the account's paid total
+
+
+class Notification(Base):
+    """A message the daily run sent (or could not) about an agreement: each `key` once."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    key: Mapped[str] = Column(String(200), nullable=False, unique=True)
+    account_id: Mapped[int] = Column(ForeignKey("accounts.id"), nullable=False, index=True)
+    kind: Mapped[str] = Column(String(16), nullable=False)  # thanks | missed | upcoming
+    status: Mapped[str] = Column(String(16), nullable=False)  # sent | withheld | failed
+    detail: Mapped[str] = Column(Text, nullable=False, default="")  # the message sid, or why not
+    created_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False, default=utcnow)

@@ -349,6 +349,39 @@ def cmd_bureau_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_legal_queue(_args: argparse.Namespace) -> int:
+    """The accounts that qualify for legal review under their creditors' rules, the longest silent first."""
+    from bot.services import legal
+
+    candidates = legal.queue(SqlUnitOfWork())
+    for candidate in candidates:
+        print(f"{candidate.account_ref}  {format_money(candidate.balance, candidate.currency):>14}  {candidate.why}")
+    print(f"legal queue: {len(candidates)} account(s)")
+    return 0
+
+
+def cmd_legal(args: argparse.Namespace) -> int:
+    """A supervisor moves an account to legal: status legal, audited, the case bundle written (JSON and PDF)."""
+    from bot.services import legal
+
+    try:
+        staff = legal.staff_for(SqlUnitOfWork(), args.by)
+        moved = legal.move_to_legal(SqlUnitOfWork(locking=True), args.ref, staff, args.note or "",
+                                    Path(args.out) if args.out else None)
+    except legal.UnknownAccount as error:
+        print(error, file=sys.stderr)
+        return EXIT_UNKNOWN
+    except legal.NotSupervisor as error:
+        print(f"not moved: {error}", file=sys.stderr)
+        return EXIT_NOT_AUTHORISED
+    except legal.LegalError as error:
+        print(f"not moved: {error}", file=sys.stderr)
+        return EXIT_REJECTED
+    print(f"{moved.account_ref} moved to legal by {moved.moved_by} (was {moved.was}): {moved.why}")
+    print(f"  {moved.json_path}\n  {moved.pdf_path}")
+    return 0
+
+
 def cmd_sms(args: argparse.Namespace) -> int:
     """Text the assistant from the terminal: lines go to Rasa as Twilio webhooks, replies come from the stand-in.
 
@@ -575,6 +608,14 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--as-of", required=True, help="the day the accounts are reported as of (YYYY-MM-DD)")
     command.add_argument("--out", required=True, help="the file to write")
     command.set_defaults(run=cmd_bureau_export)
+    command = commands.add_parser("legal-queue", help="list the accounts that qualify for legal review, and why")
+    command.set_defaults(run=cmd_legal_queue)
+    command = commands.add_parser("legal", help="move an account to legal (a supervisor) and write its case bundle")
+    command.add_argument("ref")
+    command.add_argument("--by", metavar="LOGIN", help="the supervisor's console login (default: operations)")
+    command.add_argument("--note", default="")
+    command.add_argument("--out", metavar="DIR", help="where the bundle goes (default var/legal/)")
+    command.set_defaults(run=cmd_legal)
     command = commands.add_parser("sms", help="text the assistant from this terminal, as the phone NUMBER")
     command.add_argument("number", help="the phone number you text from (E.164), e.g. +15551230001")
     command.add_argument("--rasa-url", default=f"http://127.0.0.1:{os.environ.get('RASA_PORT', '5005')}")

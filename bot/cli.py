@@ -532,8 +532,14 @@ def cmd_prepare(_args: argparse.Namespace) -> int:
         print("database ready")
         return 0
     print("database has no accounts: importing the demo portfolio (see README)")
-    return (_import("policies", lambda uow: imports.import_policies(uow, DEMO / "policies.yml"))
-            or _import("accounts", lambda uow: imports.import_accounts(uow, DEMO / "accounts.csv", uow.now().date())))
+    status = (_import("policies", lambda uow: imports.import_policies(uow, DEMO / "policies.yml"))
+              or _import("accounts", lambda uow: imports.import_accounts(uow, DEMO / "accounts.csv", uow.now().date())))
+    if status or os.environ.get("DEMO_HISTORY", "1") == "0":
+        return status
+    from bot.demo import history  # six months of agreements, payments and breaks, so the report has something
+
+    print(f"demo history: {history.generate(SqlUnitOfWork, today=utcnow().date(), progress=print)}")
+    return 0
 
 
 def cmd_run(_args: argparse.Namespace) -> int:

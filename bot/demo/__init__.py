@@ -1,0 +1,1 @@
+"""The demo portfolio: creditors, accounts, and a generated history of agreements and payments."""

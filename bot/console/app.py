@@ -42,6 +42,7 @@ from bot.console.api import (
 from bot.console.auth import setup_auth, staff_of
 from bot.console.calls import add_routes
 from bot.console.live import CALLBACK_SECONDS, HEARTBEAT_SECONDS, EventSource, Live, RasaLike
+from bot.console.operations import add_routes as add_operations_routes
 from bot.domain.console import DISPOSITIONS, Staff
 from bot.services import desk, handoffs
 from bot.services.unit_of_work import SqlUnitOfWork
@@ -52,7 +53,8 @@ HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 TEMPLATES = HERE / "templates"
 STATIC_FILES = {name: STATIC / name for name in (
-    "console.css", "common.js", "queue.js", "conversation.js", "approvals.js", "calls.js", "favicon.svg")}
+    "console.css", "common.js", "queue.js", "conversation.js", "approvals.js", "calls.js", "account.js", "payments.js",
+    "reports.js", "favicon.svg")}
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 STREAM_SECONDS = 300.0  # an event stream is closed after this; the browser reconnects through authentication
 
@@ -453,4 +455,5 @@ def create_app(rasa: RasaLike, *, events: EventSource | None = None,
     app.router.add_post("/api/disputes/{reference}/resolve", api_resolve_dispute)
     app.router.add_get("/api/events", api_events)
     add_routes(app)
+    add_operations_routes(app)
     return app

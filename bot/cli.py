@@ -42,6 +42,7 @@ from bot.storage.db import database_failure, database_shown
 
 if TYPE_CHECKING:
     from bot.services.reminders import Outcome, ReminderPlan
+    from bot.sms.gateway import SmsGateway
 
 DEMO = PROJECT_ROOT / "bot" / "demo"
 EXIT_REJECTED, EXIT_USAGE, EXIT_UNKNOWN, EXIT_NOT_AUTHORISED = 1, 2, 3, 4
@@ -199,11 +200,20 @@ def _print_reminder_plan(plan: ReminderPlan) -> None:
         print(f"skip {skip.account_ref}: {skip.reason}")
 
 
+def _sms_gateway(refusal: str) -> SmsGateway | None:
+    """The SMS gateway the TWILIO_* settings describe, or None (said on stderr, after `refusal`) if they are wrong."""
+    from bot.sms.gateway import SmsConfigError, SmsGateway, TwilioSettings
+
+    try:
+        return SmsGateway(TwilioSettings.from_env())
+    except SmsConfigError as error:
+        print(f"{refusal}: {error}", file=sys.stderr)
+        return None
+
+
 def cmd_remind(args: argparse.Namespace) -> int:
     """The reminder campaign: a first SMS to each account due for contact (SPEC 2.9, 7)."""
     from bot.services import reminders
-    from bot.sms.gateway import SmsConfigError, SmsGateway, TwilioSettings
-
     try:
         now = _parse_utc(args.now) if args.now else utcnow()
     except ValueError:
@@ -214,10 +224,8 @@ def cmd_remind(args: argparse.Namespace) -> int:
         return EXIT_REJECTED
     gateway = None
     if not args.dry_run:
-        try:
-            gateway = SmsGateway(TwilioSettings.from_env())
-        except SmsConfigError as error:
-            print(f"nothing sent: {error}", file=sys.stderr)
+        gateway = _sms_gateway("nothing sent")
+        if gateway is None:
             return EXIT_REJECTED
     with SqlUnitOfWork(clock=lambda: now) as uow:
         plan = reminders.plan_reminders(uow, timedelta(days=args.interval_days))
@@ -280,7 +288,6 @@ def cmd_import_payments(args: argparse.Namespace) -> int:
 def cmd_daily(args: argparse.Namespace) -> int:
     """What payments did to agreements, then thanks and reminders (SPEC 9); safe to run twice."""
     from bot.services import daily
-    from bot.sms.gateway import SmsConfigError, SmsGateway, TwilioSettings
     from bot.storage.db import RunLocked
 
     try:
@@ -290,10 +297,8 @@ def cmd_daily(args: argparse.Namespace) -> int:
         return EXIT_REJECTED
     gateway = None
     if not args.no_messages:
-        try:
-            gateway = SmsGateway(TwilioSettings.from_env())
-        except SmsConfigError as error:
-            print(f"nothing done: {error}", file=sys.stderr)
+        gateway = _sms_gateway("nothing done")
+        if gateway is None:
             return EXIT_REJECTED
     try:
         report = daily.run(as_of, gateway=gateway, progress=lambda line: print(line, flush=True))

@@ -127,6 +127,18 @@ def csv_files(figures: ReportFigures) -> dict[str, bytes]:
 
 # --- the figures, section by section ---------------------------------------------------------------------
 
+def _agreements_section(key: str, title: str, caption: str, by: str, rows: list[tuple[str, str, int]],
+                        order: Sequence[str]) -> _Section:
+    """Agreements counted by one thing (channel, tier) and kind: the two figures share their shape."""
+    return _Section(
+        key=key, title=title, caption=caption, csv_header=(by, "kind", "count"), csv_rows=list(rows),
+        table_header=(by.capitalize(), "Kind", "Agreements"),
+        table_rows=[(what, _label(kind), str(n)) for what, kind, n in rows], numeric=(2,),
+        chart=(lambda: _grouped_chart(rows, order, by.capitalize())) if rows else None,
+        empty="No agreements were made in this period.",
+    )
+
+
 def _sections(f: ReportFigures) -> list[_Section]:
     money = _money(f.currency)
     settlements = sum(count for _, kind, count in f.agreements_by_channel if kind == "settlement")
@@ -158,31 +170,12 @@ def _sections(f: ReportFigures) -> list[_Section]:
             chart=(lambda: _recovery_chart(f.recovery_rate)) if f.recovery_rate else None,
             empty="No placed accounts to measure recovery on in this period.",
         ),
-        _Section(
-            key="agreements_by_channel",
-            title="Agreements by channel",
-            caption="Agreements made in the period by the channel they were made on, by kind.",
-            csv_header=("channel", "kind", "count"),
-            csv_rows=list(f.agreements_by_channel),
-            table_header=("Channel", "Kind", "Agreements"),
-            table_rows=[(ch, _label(kind), str(n)) for ch, kind, n in f.agreements_by_channel],
-            numeric=(2,),
-            chart=(lambda: _grouped_chart(f.agreements_by_channel, CHANNELS, "Channel")) if f.agreements_by_channel
-            else None,
-            empty="No agreements were made in this period.",
-        ),
-        _Section(
-            key="agreements_by_tier",
-            title="Agreements by authority tier",
-            caption="Agreements made in the period by the tier that agreed them (bot, agent, supervisor), by kind.",
-            csv_header=("tier", "kind", "count"),
-            csv_rows=list(f.agreements_by_tier),
-            table_header=("Tier", "Kind", "Agreements"),
-            table_rows=[(tier, _label(kind), str(n)) for tier, kind, n in f.agreements_by_tier],
-            numeric=(2,),
-            chart=(lambda: _grouped_chart(f.agreements_by_tier, TIERS, "Tier")) if f.agreements_by_tier else None,
-            empty="No agreements were made in this period.",
-        ),
+        _agreements_section("agreements_by_channel", "Agreements by channel",
+                            "Agreements made in the period by the channel they were made on, by kind.", "channel",
+                            f.agreements_by_channel, CHANNELS),
+        _agreements_section("agreements_by_tier", "Agreements by authority tier",
+                            "Agreements made in the period by the tier that agreed them (bot, agent, supervisor), by "
+                            "kind.", "tier", f.agreements_by_tier, TIERS),
         _Section(
             key="kept_rates",
             title="Plans and promises kept",

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain.console import Staff
@@ -137,9 +137,11 @@ def import_payments(uow: SqlUnitOfWork, path: Path, source: str | None = None,
             session.execute(insert(Payment), list(batch))
         for batch in _batches(events):
             session.execute(insert(AuditEvent), list(batch))
-        for account_id, minor in paid_by_account.items():
-            session.execute(update(Account).where(Account.id == account_id)
-                            .values(paid_minor=Account.paid_minor + minor))
+        if paid_by_account:  # one executemany, not an UPDATE per account
+            session.execute(update(Account).where(Account.id == bindparam("aid"))
+                            .values(paid_minor=Account.paid_minor + bindparam("add"))
+                            .execution_options(synchronize_session=False),
+                            [{"aid": account_id, "add": minor} for account_id, minor in paid_by_account.items()])
         counts = report.counts
         audit.record(session, "payments_imported", actor=ACTOR, at=now, file=report.source,
                      counts=dict(counts))

@@ -43,7 +43,11 @@ def engine_for(url: str, immediate: bool = False) -> Engine:
     """
     if not _is_sqlite(url):
         # PostgreSQL locks rows (SELECT ... FOR UPDATE): one engine serves every use case.
-        return engine_for(url) if immediate else create_engine(url, future=True, pool_pre_ping=True)
+        # Batched executemany (psycopg2's execute_values/execute_batch): the daily run's and the payment import's
+        # bulk UPDATEs are otherwise one round trip per row.
+        return engine_for(url) if immediate else create_engine(
+            url, future=True, pool_pre_ping=True, executemany_mode="values_plus_batch",
+            executemany_batch_page_size=500)
     # The Rasa server and the action server share one file: wait for locks, don't fail on them.
     engine = create_engine(url, future=True, connect_args={"timeout": 30})
     event.listen(engine, "do_connect", lambda *_args: create_private_sqlite_file(engine.url.database))

@@ -18,10 +18,13 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    func,
+    text,
 )
 from sqlalchemy.orm import Mapped, declarative_base, declarative_mixin, relationship
 
@@ -73,6 +76,8 @@ class ContactPoint(Base):
 
 class Account(Base):
     __tablename__ = "accounts"
+    # References are matched without regard to case (accounts.find): an index on what the queries compare.
+    __table_args__ = (Index("ix_accounts_account_ref_upper", func.upper(text("account_ref"))),)
     id: Mapped[int] = Column(Integer, primary_key=True)
     account_ref: Mapped[str] = Column(String(64), nullable=False, unique=True)
     creditor_id: Mapped[str] = Column(ForeignKey("creditors.id"), nullable=False, index=True)

@@ -1,4 +1,5 @@
-"""payments: money received, matched or not; what agreements came to; the daily run's messages
+"""payments: money received, matched or not; what agreements came to; the daily run's messages; an index on
+upper(account_ref), which every reference lookup compares
 
 Revision ID: 0006
 Revises: 0005
@@ -51,6 +52,8 @@ def upgrade() -> None:
     op.create_index('ix_notifications_account_id', 'notifications', ['account_id'])
     with op.batch_alter_table('accounts') as batch:
         batch.add_column(sa.Column('written_off_minor', sa.BigInteger(), nullable=False, server_default='0'))
+    # Account references are looked up without regard to case: every import and turn compares upper(account_ref).
+    op.create_index('ix_accounts_account_ref_upper', 'accounts', [sa.text('upper(account_ref)')])
     with op.batch_alter_table('installments') as batch:
         batch.add_column(sa.Column('paid_minor', sa.BigInteger(), nullable=False, server_default='0'))
         batch.add_column(sa.Column('paid_on', sa.Date(), nullable=True))
@@ -69,6 +72,7 @@ def downgrade() -> None:
     with op.batch_alter_table('installments') as batch:
         batch.drop_column('paid_on')
         batch.drop_column('paid_minor')
+    op.drop_index('ix_accounts_account_ref_upper', 'accounts')
     with op.batch_alter_table('accounts') as batch:
         batch.drop_column('written_off_minor')
     op.drop_index('ix_notifications_account_id', 'notifications')

@@ -25,8 +25,8 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.console.rasa_api import transcript_of
 from bot.domain.console import Staff
+from bot.domain.transcripts import transcript_of
 
 logger = logging.getLogger(__name__)
 

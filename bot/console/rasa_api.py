@@ -22,41 +22,22 @@ an encoded id would name another conversation. An id that cannot be written in a
 from __future__ import annotations
 
 import json
-import re
 import string
-from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 from yarl import URL
 
 from bot.config import rasa_api_headers
+from bot.domain.transcripts import WITHHELD, transcript_of  # noqa: F401 - re-exported for the console
 
 # Rasa's name of each channel the console may answer on (InputChannel.name()).
 PUSHED_CHANNELS = frozenset({"socketio", "twilio"})
 CHANNELS = PUSHED_CHANNELS | {"rest"}
-WITHHELD = "[date of birth withheld]"  # as bot/storage/tracker_store.py withholds a stored answer
 REQUEST_SECONDS = 30.0
 
 # What may stand in a URL path unencoded (RFC 3986 pchar, and "/" since Rasa's route takes a path).
 _PATH_SAFE = frozenset(string.ascii_letters + string.digits + "-._~!$&'()*+,;=:@/")
-
-# The questions whose answer is a date of birth (or, by SMS, a postcode): domain.yml's utter_ask_date_of_birth,
-# utter_not_a_date and utter_one_date all name it or ask again for "a date".
-_ASKS_DATE_OF_BIRTH = re.compile(r"date of birth|read that as a date", re.IGNORECASE)
-_ASKS_POSTCODE = re.compile(r"postcode|zip", re.IGNORECASE)
-_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
-_ORDINAL = r"\d{1,2}(?:st|nd|rd|th)?"
-_DATE_LIKE = re.compile(
-    rf"\b\d{{1,4}}\s*[./\-]\s*\d{{1,2}}\s*[./\-]\s*\d{{1,4}}\b"  # 12/03/1985, 1985-03-12, 12.3.85
-    rf"|\b{_ORDINAL}\s+(?:of\s+)?{_MONTH}(?:,?\s*\d{{2,4}})?\b"  # 12 March 1985, 12th of Mar
-    rf"|\b{_MONTH}\s+{_ORDINAL}(?:,?\s*\d{{2,4}})?\b"  # March 12, 1985
-    rf"|\b{_MONTH},?\s+\d{{4}}\b"  # March 1985
-    r"|\b\d{1,2}\s+\d{1,2}\s+\d{2,4}\b"  # 12 03 1985
-    r"|\b\d{6,8}\b"  # 12031985
-    r"|\b(?:19|20)\d{2}\b",  # a year
-    re.IGNORECASE)
-_POSTCODE_LIKE = re.compile(r"\b\d{5}(?:-\d{4})?\b|\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.IGNORECASE)
 
 
 class RasaApiError(RuntimeError):
@@ -175,54 +156,6 @@ class RasaApi:
         if self._session is not None:
             await self._session.close()
             self._session = None
-
-
-def transcript_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The messages among a tracker's events (see `RasaApi.transcript`)."""
-    lines: list[dict[str, Any]] = []
-    last_bot: dict[str, Any] | None = None
-    for event in events:
-        kind = event.get("event")
-        if kind == "bot":
-            buttons = _buttons(event.get("data"))
-            text = event.get("text") or ""
-            if not text and not buttons:
-                continue
-            agent = (event.get("metadata") or {}).get("agent")
-            last_bot = {"sender": "agent" if agent else "bot", "text": text, "at": _when(event.get("timestamp")),
-                        "agent": agent if isinstance(agent, str) else None, "buttons": buttons}
-            lines.append(last_bot)
-        elif kind == "user":
-            text = str(event.get("text") or "")
-            question = last_bot["text"] if last_bot else ""
-            chosen = next((b["title"] for b in (last_bot or {}).get("buttons", []) if b["payload"] == text), None)
-            lines.append({"sender": "debtor", "text": chosen or _masked(text, question),
-                          "at": _when(event.get("timestamp")), "agent": None, "buttons": []})
-    return lines
-
-
-def _masked(text: str, question: str) -> str:
-    """Defence in depth for an answer to the date-of-birth question the store did not withhold."""
-    if text == WITHHELD or not _ASKS_DATE_OF_BIRTH.search(question):
-        return text
-    masked = _DATE_LIKE.sub(WITHHELD, text)
-    if _ASKS_POSTCODE.search(question):
-        masked = _POSTCODE_LIKE.sub(WITHHELD, masked)
-    return masked
-
-
-def _buttons(data: Any) -> list[dict[str, str]]:
-    if not isinstance(data, dict):
-        return []
-    raw = data.get("buttons") or data.get("quick_replies") or []
-    return [{"title": str(b.get("title") or ""), "payload": str(b.get("payload") or b.get("title") or "")}
-            for b in raw if isinstance(b, dict)]
-
-
-def _when(timestamp: Any) -> str | None:
-    if not isinstance(timestamp, (int, float)):
-        return None
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds")
 
 
 async def _reason(answer: aiohttp.ClientResponse) -> str:

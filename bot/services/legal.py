@@ -49,11 +49,11 @@ from sqlalchemy import column, func, inspect, select, table, union
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from bot.config import PROJECT_ROOT, agency_name
-from bot.console.rasa_api import transcript_of
 from bot.domain.accounts import FINISHED, AccountStatus
 from bot.domain.console import Staff
 from bot.domain.money import format_money, from_minor
 from bot.domain.policy import LegalRule, parse_policy
+from bot.domain.transcripts import transcript_of
 from bot.legal.bundle import bundle_json, bundle_pdf
 from bot.services import accounts, audit, cases, handoffs
 from bot.services.handoffs import HandoffError

@@ -86,13 +86,7 @@ class Structure(HTMLParser):
         self.urls: list[str] = []
 
     def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-        values = dict(attrs)
-        if "id" in values:
-            self.ids.append(values["id"])
-        for name in ("href", "src", "xlink:href"):
-            if values.get(name):
-                self.urls.append(values[name])
+        self.handle_startendtag(tag, attrs)
         if tag not in self.VOID:
             self.stack.append(tag)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import column, delete, func, inspect, select, table, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
@@ -23,6 +23,7 @@ from sqlalchemy.sql import ColumnElement
 from bot.config import event_broker_settings
 from bot.domain.verification import normalise_reference
 from bot.services import accounts, audit
+from bot.storage.db import RASA_EVENTS, rasa_events_exist
 from bot.storage.orm import (
     AccountFlag,
     AuditEvent,
@@ -57,7 +58,6 @@ IMPERSONAL_DETAILS = frozenset({
     "decision", "decided_by", "confirmed_by", "conversation_id",
 })
 # Rasa's SQL tracker store: one row per event, `sender_id` being the conversation id, `timestamp` Unix seconds.
-_RASA_EVENTS = table("events", column("sender_id"), column("timestamp"))
 
 
 def scrubbed(details: dict[str, Any] | None) -> dict[str, Any]:
@@ -68,11 +68,6 @@ def scrubbed(details: dict[str, Any] | None) -> dict[str, Any]:
 def _deleted(session: Session, statement: Any) -> int:
     """How many rows a DELETE removed."""
     return int(cast(CursorResult, session.execute(statement)).rowcount)
-
-
-def _rasa_events_exist(session: Session) -> bool:
-    """Rasa creates its `events` table when it first starts: a database it never served has none."""
-    return inspect(session.connection()).has_table("events")
 
 
 @dataclass(frozen=True)
@@ -172,9 +167,9 @@ def erase(uow: SqlUnitOfWork, account_ref: str, actor: str) -> Erasure:
     events_deleted = 0
     if conversations:
         session.execute(delete(OfferedChoices).where(OfferedChoices.conversation_id.in_(conversations)))
-        if _rasa_events_exist(session):
-            events_deleted = _deleted(session, delete(_RASA_EVENTS).where(
-                _RASA_EVENTS.c.sender_id.in_(conversations)))
+        if rasa_events_exist(session):
+            events_deleted = _deleted(session, delete(RASA_EVENTS).where(
+                RASA_EVENTS.c.sender_id.in_(conversations)))
 
     erasure = Erasure(sorted(a.account_ref for a in owned), len(conversations), events_deleted, contact_points,
                       audit_entries, tuple(sorted(conversations)))
@@ -202,21 +197,21 @@ def purge(uow: SqlUnitOfWork, days: int, actor: str, dry_run: bool = False) -> P
         raise ValueError("the retention must be at least 1 day")
     now, session = uow.now(), uow.session
     before = now - timedelta(days=days)
-    old_events = _RASA_EVENTS.c.timestamp < before.timestamp()
+    old_events = RASA_EVENTS.c.timestamp < before.timestamp()
     old_attempts = VerificationAttempt.attempted_at < before
     old_choices = OfferedChoices.offered_at < before
     old_utterances = CallUtterance.said_at < before
-    has_events = _rasa_events_exist(session)
+    has_events = rasa_events_exist(session)
     if dry_run:
         def count(source: Any, condition: ColumnElement[Any]) -> int:
             return int(session.scalar(select(func.count()).select_from(source).where(condition)) or 0)
 
-        return Purge(before, count(_RASA_EVENTS, old_events) if has_events else 0,
+        return Purge(before, count(RASA_EVENTS, old_events) if has_events else 0,
                      count(VerificationAttempt, old_attempts), count(OfferedChoices, old_choices),
                      count(CallUtterance, old_utterances))
     result = Purge(
         before,
-        _deleted(session, delete(_RASA_EVENTS).where(old_events)) if has_events else 0,
+        _deleted(session, delete(RASA_EVENTS).where(old_events)) if has_events else 0,
         _deleted(session, delete(VerificationAttempt).where(old_attempts)),
         _deleted(session, delete(OfferedChoices).where(old_choices)),
         _deleted(session, delete(CallUtterance).where(old_utterances)),

@@ -45,7 +45,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import column, func, inspect, select, table, union
+from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from bot.config import PROJECT_ROOT, agency_name
@@ -59,7 +59,7 @@ from bot.services import accounts, audit, cases, handoffs
 from bot.services.handoffs import HandoffError
 from bot.services.imports import OPERATIONS
 from bot.services.unit_of_work import SqlUnitOfWork
-from bot.storage.db import as_utc
+from bot.storage.db import RASA_EVENTS, as_utc, rasa_events_exist
 from bot.storage.orm import (
     Account,
     Agent,
@@ -101,10 +101,6 @@ DEBTOR_ACTIONS = {
     "sms_opt_out": "texted STOP",
     "sms_opt_in": "texted START",
 }
-# Rasa's SQL tracker store: one row per event; `sender_id` is the conversation id, `timestamp` Unix seconds,
-# `data` the event as JSON (bot.storage.tracker_store withholds dates of birth before it is written).
-_RASA_EVENTS = table("events", column("id"), column("sender_id"), column("type_name"), column("timestamp"),
-                     column("data"))
 _CHANNEL_NAMES = {handoffs.SMS: "sms", handoffs.WEB_CHAT: "web chat", handoffs.REST: "rest"}
 _IN_CHUNK = 500  # ids per IN (...): far below every backend's limit on bound parameters
 _AGREEMENT_TABLES: tuple[tuple[str, type[Plan] | type[Settlement] | type[Promise]], ...] = (
@@ -292,22 +288,17 @@ def _conversations(session: Session, accounts_: Sequence[Account]) -> dict[int, 
     return found
 
 
-def _rasa_events_exist(session: Session) -> bool:
-    """Rasa creates its `events` table when it first starts: a database it never served has none."""
-    return bool(inspect(session.connection()).has_table("events"))
-
-
 def _last_debtor_messages(session: Session, conversations: Iterable[str]) -> dict[str, datetime]:
     """The time of the debtor's last message in each conversation that has one."""
     ids = sorted(set(conversations))
-    if not ids or not _rasa_events_exist(session):
+    if not ids or not rasa_events_exist(session):
         return {}
     last: dict[str, datetime] = {}
     for chunk in _chunks(ids):
         for sender_id, timestamp in session.execute(
-                select(_RASA_EVENTS.c.sender_id, func.max(_RASA_EVENTS.c.timestamp))
-                .where(_RASA_EVENTS.c.type_name == "user", _RASA_EVENTS.c.sender_id.in_(chunk))
-                .group_by(_RASA_EVENTS.c.sender_id)):
+                select(RASA_EVENTS.c.sender_id, func.max(RASA_EVENTS.c.timestamp))
+                .where(RASA_EVENTS.c.type_name == "user", RASA_EVENTS.c.sender_id.in_(chunk))
+                .group_by(RASA_EVENTS.c.sender_id)):
             if timestamp is not None:
                 last[sender_id] = datetime.fromtimestamp(float(timestamp), UTC)
     return last
@@ -568,14 +559,14 @@ def _chat_transcripts(session: Session, conversations: Iterable[str]) -> list[di
     """Each conversation's messages as the console's transcript shows them (`rasa_api.transcript_of`): a clicked
     button by its title, a date of birth withheld (by the store, and masked again in an answer to its question)."""
     ids = sorted(set(conversations))
-    if not ids or not _rasa_events_exist(session):
+    if not ids or not rasa_events_exist(session):
         return []
     events: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for chunk in _chunks(ids):
         for sender_id, data in session.execute(
-                select(_RASA_EVENTS.c.sender_id, _RASA_EVENTS.c.data)
-                .where(_RASA_EVENTS.c.sender_id.in_(chunk), _RASA_EVENTS.c.type_name.in_(("user", "bot")))
-                .order_by(_RASA_EVENTS.c.id)):
+                select(RASA_EVENTS.c.sender_id, RASA_EVENTS.c.data)
+                .where(RASA_EVENTS.c.sender_id.in_(chunk), RASA_EVENTS.c.type_name.in_(("user", "bot")))
+                .order_by(RASA_EVENTS.c.id)):
             try:
                 event = json.loads(data) if isinstance(data, str) else data
             except ValueError:

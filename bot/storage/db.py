@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, delete, event, text
+from sqlalchemy import column, create_engine, delete, event, inspect, table, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.future import Engine  # 2.0-style (future=True): its connections commit
@@ -117,6 +117,19 @@ def unit_of_work(url: str | None = None, *, locking: bool = False) -> Iterator[S
         raise
     finally:
         session.close()
+
+
+# ---- Rasa's conversations, in the same database ----------------------------------------------------------
+
+# Rasa's SQL tracker store: one row per event; `sender_id` is the conversation id, `timestamp` Unix seconds,
+# `data` the event as JSON (bot.storage.tracker_store withholds dates of birth before it is written).
+RASA_EVENTS = table("events", column("id"), column("sender_id"), column("type_name"), column("timestamp"),
+                    column("data"))
+
+
+def rasa_events_exist(session: Session) -> bool:
+    """Rasa creates its `events` table when it first starts: a database it never served has none."""
+    return bool(inspect(session.connection()).has_table("events"))
 
 
 # ---- run locks: one batch run at a time ----------------------------------------------------------

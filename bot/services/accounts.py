@@ -51,6 +51,11 @@ def local_today(account: Account, now: datetime | None = None) -> date:
     return (now or utcnow()).astimezone(ZoneInfo(account.debtor.timezone)).date()
 
 
+def phones_of(account: Account) -> list[str]:
+    """The debtor's phone numbers on file (E.164), in the order they were added."""
+    return list(dict.fromkeys(c.value for c in account.debtor.contact_points if c.kind == "phone"))
+
+
 def statement_of(account: Account) -> Statement:
     """What the account amounts to, from its row."""
 

@@ -20,7 +20,7 @@ from bot.bureau.metro2 import BureauAccount, BureauHeader, bureau_codes, metro2_
 from bot.config import agency_name, agency_phone
 from bot.domain.money import from_minor
 from bot.domain.policy import parse_policy
-from bot.services import audit
+from bot.services import accounts, audit
 from bot.services.unit_of_work import SqlUnitOfWork
 from bot.storage.orm import Account, Payment
 
@@ -62,17 +62,12 @@ def export(uow: SqlUnitOfWork, as_of: date, reporter_address: str = "") -> Expor
             program_ids.add(setting.program_id)
             reported.append(_base(account, as_of, last_paid.get(account.id), dispute))
         header = BureauHeader(reporter_name=agency_name(), reporter_address=reporter_address or agency_name(),
-                              reporter_phone=_digits(agency_phone()), program_id=sorted(program_ids)[0]
+                              reporter_phone=agency_phone(), program_id=sorted(program_ids)[0]
                               if program_ids else "0000000000", activity_date=as_of, created_on=uow.now().date())
         text = metro2_file(header, reported)
         audit.record(session, "bureau_exported", actor="operations", at=uow.now(), as_of=as_of.isoformat(),
                      reported=len(reported), skipped=len(skipped))
         return Export(text, [a.account_ref for a in reported], skipped)
-
-
-def _digits(phone: str) -> str:
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    return digits[-10:]
 
 
 def _base(account: Account, as_of: date, last_payment: date | None, dispute: Any) -> BureauAccount:
@@ -83,7 +78,7 @@ def _base(account: Account, as_of: date, last_payment: date | None, dispute: Any
     placed = account.principal_minor + account.interest_minor + account.fees_minor
     balance = 0 if codes.account_status == "62" else max(0, placed - account.paid_minor - account.written_off_minor)
     addresses = [c.value for c in account.debtor.contact_points if c.kind == "address"]
-    phones = [c.value for c in account.debtor.contact_points if c.kind == "phone"]
+    phones = accounts.phones_of(account)
     return BureauAccount(
         account_ref=account.account_ref, date_opened=account.placed_on, original_amount=money(placed),
         current_balance=money(balance), amount_past_due=money(balance), account_status=codes.account_status,
@@ -92,6 +87,6 @@ def _base(account: Account, as_of: date, last_payment: date | None, dispute: Any
         date_closed=last_payment if codes.account_status == "62" else None,
         date_of_last_payment=last_payment, date_of_account_information=as_of, consumer_name=account.debtor.name,
         date_of_birth=account.debtor.date_of_birth, address=addresses[0] if addresses else "",
-        postcode=account.debtor.postcode, phone=_digits(phones[0]) if phones else "",
+        postcode=account.debtor.postcode, phone=phones[0] if phones else "",  # metro2 reads +1 numbers itself
         original_creditor_name=account.original_creditor or account.creditor.name, creditor_classification="01",
         delete=codes.delete)

@@ -86,13 +86,9 @@ def conversation_of(call: Call) -> str:
 
 # --- finding an account and starting a call ------------------------------------------------------------
 
-def _phones(account: Account) -> list[str]:
-    return [c.value for c in account.debtor.contact_points if c.kind == "phone"]
-
-
 def _search_item(account: Account) -> dict[str, Any]:
     statement = accounts.statement_of(account)
-    return {"account_ref": account.account_ref, "name": account.debtor.name, "phones": _phones(account),
+    return {"account_ref": account.account_ref, "name": account.debtor.name, "phones": accounts.phones_of(account),
             "status": account.status, "holds": sorted(cases.active_flags(account)),
             "balance": str(statement.balance), "currency": account.currency}
 

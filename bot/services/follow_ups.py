@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bot.config import agency_name, agency_phone
 from bot.domain.payments import FollowUp
-from bot.services import audit
+from bot.services import accounts, audit
 from bot.services.contact import outbound_verdict
 from bot.services.reminders import OPT_OUT, chat_link, first_name, text_problem
 from bot.services.unit_of_work import SqlUnitOfWork
@@ -46,10 +46,6 @@ class Sent:
     detail: str
 
 
-def _phones(account: Account) -> list[str]:
-    return list(dict.fromkeys(c.value for c in account.debtor.contact_points if c.kind == "phone"))
-
-
 def send(report: Any, gateway: Any, units: Callable[[], SqlUnitOfWork],
          progress: Callable[[str], None] | None = None) -> list[Sent]:
     """Send the run's follow-ups not sent before; each recorded in a transaction of its own."""
@@ -70,7 +66,7 @@ def _one(account_id: int, follow_up: FollowUp, gateway: Any, units: Callable[[],
         assert account is not None  # the run read it
         service = follow_up.kind == "thanks"
         verdicts = [(phone, outbound_verdict(session, account, "sms", phone, now, service=service))
-                    for phone in _phones(account)]
+                    for phone in accounts.phones_of(account)]
         allowed = [(phone, verdict) for phone, verdict in verdicts if verdict.allowed]
         if not allowed:
             why = "; ".join(v.reason for _p, v in verdicts) or "no phone number on file"

@@ -154,13 +154,9 @@ def _phone_verdict(session: Session, account: Account, phone: str, now: datetime
     return verdict
 
 
-def _phones(account: Account) -> list[str]:
-    return list(dict.fromkeys(c.value for c in account.debtor.contact_points if c.kind == "phone"))
-
-
 def _choose_phone(session: Session, account: Account, now: datetime) -> tuple[str | None, Verdict]:
     """The first phone we may text now and its verdict; or None and why no phone may be texted."""
-    phones = _phones(account)
+    phones = accounts.phones_of(account)
     if not phones:
         return None, Verdict(False, "no phone number on file")
     refusals: dict[str, str] = {}

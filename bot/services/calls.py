@@ -19,7 +19,6 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
@@ -29,6 +28,7 @@ from bot.domain.compliance import outside_window, rule_set
 from bot.domain.console import DISPOSITIONS, Staff, authority, next_tier
 from bot.domain.money import format_money, from_minor, to_minor
 from bot.domain.negotiation import PlanTerms, SettlementTerms, authority_problems, terms_from_dict
+from bot.domain.phones import region_of_timezone, to_e164
 from bot.domain.phrases import amounts_in, is_per_month
 from bot.domain.policy import parse_policy
 from bot.domain.verification import normalise_reference
@@ -116,14 +116,10 @@ def _like(text: str) -> str:
     return re.sub(r"([\\%_])", r"\\\1", text)
 
 
-def _as_phone(text: str) -> str | None:
-    if sum(ch.isdigit() for ch in text) < 7:
-        return None
-    try:
-        number = phonenumbers.parse(text, "US")
-    except phonenumbers.NumberParseException:
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+def _as_phone(text: str, region: str | None = "US") -> str | None:
+    """A search or a dialled number as contact points are kept (E.164, `phones.to_e164`); a number without its
+    country code is read in `region` (the default rule set's country when no account says otherwise)."""
+    return to_e164(text, region) if sum(ch.isdigit() for ch in text) >= 7 else None
 
 
 def start(uow: SqlUnitOfWork, staff: Staff, account_ref: str, phone: str) -> dict[str, Any]:
@@ -131,7 +127,7 @@ def start(uow: SqlUnitOfWork, staff: Staff, account_ref: str, phone: str) -> dic
     with uow:
         session, now = uow.session, uow.now()
         account = _account(session, account_ref)
-        number = _as_phone(phone) or phone.strip()
+        number = _as_phone(phone, region_of_timezone(account.debtor.timezone)) or phone.strip()
         verdict = outbound_verdict(session, account, "call", number, now)
         if not verdict.allowed:
             audit.record(session, "call_refused", actor=staff.login, account=account, at=now, rule=verdict.rule,

@@ -20,6 +20,7 @@ from tests.integration.test_security_data import (  # noqa: F401 - helpers, and 
 )
 from tests.support import ARTEFACTS
 from tests.support.database import run_cli
+from tests.support.personal_data import holds_date_of_birth
 
 
 @pytest.mark.stack
@@ -42,7 +43,7 @@ def test_the_date_of_birth_is_not_stored_in_clear_and_logs_hold_no_personal_data
     assert "debt collector" in _say(demo_stack, other, "30 November 1979")
     assert "$455.00" in _say(demo_stack, other, "what's my balance?")
     stored = _stored_events(db, other)
-    assert stored and not [row for row in stored if "1979" in row or "November" in row]
+    assert stored and not [row for row in stored if holds_date_of_birth(row, "1979", "November")]
 
     appended = ""
     for path in (ARTEFACTS / f"logs-{backend}").glob("*.log"):

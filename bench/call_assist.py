@@ -1,11 +1,12 @@
 """Call-assist, measured: the warnings on held-out call transcripts, and utterance-to-suggestion latency.
 
-1. Warnings: every call of the three sets in tests/data, replayed through the rules, each utterance read by the
-   trained model through the Rasa server's /model/parse, as the console reads it: call_transcripts.yml (the
-   development set the phrase cues were written against), call_transcripts_heldout.yml (blind when first
-   measured, then used to extend the cues) and call_transcripts_final.yml (measured once, blind, then left
-   alone: the honest figure). Goals (issue 13): recall >= 0.95 and
-   precision >= 0.9 for dispute, attorney, cease, bankruptcy, deceased, wrong_person; every agent slip caught.
+1. Warnings: every call of the sets in tests/data, replayed through the rules, each utterance read by the
+   trained model through the Rasa server's /model/parse, as the console reads it, then all the sets together.
+   call_transcripts.yml is the development set the phrase cues were first written against; each later set was
+   written by someone who had seen neither the data nor the code, measured once blind (the honest figure, in
+   the README), then used to extend the cues: _heldout, _final, _fourth, _fifth (the newest, blind when its
+   figure was taken). Goals (issue 13): recall >= 0.95 and precision >= 0.9 for dispute, attorney, cease,
+   bankruptcy, deceased, wrong_person; every agent slip caught.
 2. Latency: `POST /api/assist` on the console with a personal token (the NLU parse, the database transaction, the
    offers and the suggestions), from 1 and from 10 calls at once, each call a scripted mix of debtor and agent
    utterances at the pace of speech (one every PACE seconds per call, each call starting at a random moment).
@@ -38,7 +39,8 @@ from bot.launcher import Stack  # noqa: E402
 from bot.sms.standin import free_port  # noqa: E402
 
 PACE = 1.5  # seconds between utterances on one call: brisk for speech (a turn is usually 2-5 s)
-SETS = ("call_transcripts_final.yml", "call_transcripts_heldout.yml", "call_transcripts.yml")
+SETS = ("call_transcripts_fifth.yml", "call_transcripts_fourth.yml", "call_transcripts_final.yml",
+        "call_transcripts_heldout.yml", "call_transcripts.yml")
 PROTECTIVE = ("dispute", "attorney", "cease", "bankruptcy", "deceased", "wrong_person")
 SCRIPT = [
     ("agent", "Hi, this is Sam from Northgate Services, am I speaking with the account holder?"),
@@ -66,9 +68,10 @@ def parser_of(stack: Stack):
 
 
 def warnings(stack: Stack) -> None:
-    from bot.evaluation import score_call_warnings
+    from bot.evaluation import WarningScores, score_call_warnings
 
     parse = parser_of(stack)
+    total = WarningScores()
     for name in SETS:
         path = PROJECT_ROOT / "tests" / "data" / name
         document = yaml.safe_load(path.read_text())
@@ -79,6 +82,8 @@ def warnings(stack: Stack) -> None:
         short = [c for c in PROTECTIVE if scores.recall(c) < 0.95 or scores.precision(c) < 0.9]
         slips = [c for c in ("not_verified", "no_disclosure", "outside_hours") if scores.recall(c) < 1.0]
         print("goals met" if not short and not slips else f"goals NOT met: {', '.join(short + slips)}")
+        total.add(scores)
+    print(f"\nall {len(SETS)} sets together\n{total.table()}")
 
 
 def _calls(count: int) -> list[tuple[str, str]]:

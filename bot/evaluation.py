@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.domain.calls import WARNINGS, CallFacts, Heard, assess
+from bot.domain.calls import WARNINGS, CallFacts, Heard, Line, assess, line_after
 
 
 def macro_f1(pairs: list[tuple[str, str]]) -> float:
@@ -50,6 +50,12 @@ class WarningScores:
         raised = self.true[code] + self.false[code]
         return self.true[code] / raised if raised else 1.0
 
+    def add(self, other: WarningScores) -> None:
+        """Count another set's utterances in with these (figures over several sets together)."""
+        for mine, theirs in ((self.true, other.true), (self.false, other.false), (self.missed, other.missed)):
+            mine.update(theirs)
+        self.misses.extend(other.misses)
+
     def table(self) -> str:
         rows = [f"{'warning':<14} {'expected':>8} {'raised':>6} {'recall':>6} {'precision':>9}"]
         for code in WARNINGS:
@@ -68,7 +74,8 @@ def score_call_warnings(document: dict[str, Any], parse: Parse) -> WarningScores
     for call in document["calls"]:
         hour, minute = (int(part) for part in str(call.get("local_time", "10:30")).split(":"))
         outside = "outside the window" if not 8 <= hour < 21 else None
-        verified = disclosed = third_party = False
+        verified = disclosed = represented = False
+        line = Line()
         first = True
         for turn in call["turns"]:
             if turn.get("event") == "verified":
@@ -78,11 +85,13 @@ def score_call_warnings(document: dict[str, Any], parse: Parse) -> WarningScores
             text = str(turn[speaker])
             intent, confidence = parse(text)
             facts = CallFacts(verified=verified, disclosure_given=disclosed, outside_hours=outside, debt_terms=terms,
-                              debtor_names=names, third_party=third_party)
+                              debtor_names=names, line=line, represented=represented)
             assessment = assess(Heard(speaker, text, intent, confidence), facts)
             disclosed = assessment.disclosure_given
             raised = set(assessment.warnings)
-            third_party = third_party or "wrong_person" in raised
+            if speaker == "debtor":
+                line = line_after(line, text, raised)
+                represented = represented or "attorney" in raised
             expected = set(turn.get("warnings") or [])
             if first:
                 expected |= {"outside_hours"} if call.get("expect_outside_hours") else set()

@@ -39,6 +39,30 @@ MIN_CONFIDENCE_OF = {"wrong_person": 0.85}
 # --- each thing said ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class Line:
+    """Who is speaking at the debtor's end, as the call's earlier words showed."""
+
+    third_party: bool = False  # someone other than the debtor (their last words raised wrong_person)
+    representative: bool = False  # ...who is the debtor's attorney, or their office, speaking for them
+
+
+def line_after(before: Line, text: str, warnings: Iterable[str]) -> Line:
+    """Who is on the line after a debtor-side utterance that raised `warnings`: the debtor once their words raise
+    no wrong_person (they came to the phone); else a third party, the attorney from the moment they say so."""
+    if "wrong_person" not in set(warnings):
+        return Line()
+    return Line(third_party=True, representative=before.representative or cues.speaks_as_representative(text))
+
+
+def line_of(debtor_side: Iterable[tuple[str, Iterable[str]]]) -> Line:
+    """Who is on the line after the debtor-side utterances of a call so far, each (text, warnings raised)."""
+    line = Line()
+    for text, warnings in debtor_side:
+        line = line_after(line, text, warnings)
+    return line
+
+
+@dataclass(frozen=True)
 class CallFacts:
     """Where the call stands when something is said, as `bot.services.calls` gathers it."""
 
@@ -47,7 +71,8 @@ class CallFacts:
     outside_hours: str | None  # why the debtor's local time is outside the contact window, or None
     debt_terms: tuple[str, ...]  # what names this debt: the creditors' names and the amounts on file
     debtor_names: tuple[str, ...] = ()  # the debtor's full and first name: "yes this is Jordan" is them
-    third_party: bool = False  # someone other than the debtor answered earlier on this call (wrong_person raised)
+    line: Line = Line()  # who has been speaking at the debtor's end
+    represented: bool = False  # an attorney was named earlier on this call ("call her, not me" then means them)
 
 
 @dataclass(frozen=True)
@@ -72,24 +97,37 @@ def _ordered(codes: Iterable[str]) -> tuple[str, ...]:
 
 
 def debtor_warnings(text: str, intent: str | None, confidence: float, names: tuple[str, ...] = (),
-                    third_party: bool = False) -> tuple[str, ...]:
-    """What the debtor's words warn of: their intent, when the model is sure enough and the words do not void it,
-    and every phrase cue."""
+                    line: Line = Line(), represented: bool = False, verified: bool = False) -> tuple[str, ...]:
+    """What the words at the debtor's end warn of: their intent, when the model is sure enough and the words do
+    not void it, every phrase cue, and who is speaking (`line`, or these words: "I'm his son", "I represent him")."""
+    speaks_as_debtor = cues.says_they_are(text, names)
+    codes = _said(text, intent, confidence, names, third_party=line.third_party)
+    if not line.third_party and not speaks_as_debtor and (
+            "wrong_person" in codes or cues.someone_else_answers(text, names)):
+        codes = _said(text, intent, confidence, names, third_party=True) | {"wrong_person"}  # "I'm his son. dad died"
+    if not speaks_as_debtor and (line.representative or cues.speaks_as_representative(text)):
+        codes |= {"attorney", "wrong_person"}
+    if represented and cues.points_to_representative(text):
+        codes.add("attorney")
+    # Whoever says the debtor died is not the debtor (once verified, the one speaking is: a death they speak of is
+    # someone else's); and someone who is not the debtor stays so for the rest of the call unless they say they
+    # are (the debtor came to the phone): nothing of the debt may be said to them.
+    if ("deceased" in codes and not verified) or (line.third_party and not speaks_as_debtor):
+        codes.add("wrong_person")
+    elif speaks_as_debtor:
+        codes.discard("wrong_person")
+    return _ordered(codes)
+
+
+def _said(text: str, intent: str | None, confidence: float, names: tuple[str, ...], third_party: bool) -> set[str]:
+    """The intent's warning (sure enough, not voided by the words) and the phrase cues'."""
     from_intent = INTENT_WARNINGS.get(intent or "")
     if from_intent and confidence < MIN_CONFIDENCE_OF.get(from_intent, MIN_INTENT_CONFIDENCE):
         from_intent = None
     if from_intent and (cues.vetoed(from_intent, text, third_party) or cues.negated(from_intent, text)
                         or (from_intent == "wrong_person" and cues.says_they_are(text, names))):
         from_intent = None
-    codes = {*([from_intent] if from_intent else []), *cues.debtor_cues(text, third_party)}
-    # Whoever says the debtor died is not the debtor; and someone who is not the debtor stays so for the rest of
-    # the call unless they say they are (the debtor came to the phone): nothing of the debt may be said to them.
-    speaks_as_debtor = cues.says_they_are(text, names)
-    if "deceased" in codes or (third_party and not speaks_as_debtor):
-        codes.add("wrong_person")
-    elif speaks_as_debtor:
-        codes.discard("wrong_person")
-    return _ordered(codes)
+    return {*([from_intent] if from_intent else []), *cues.debtor_cues(text, third_party)}
 
 
 def assess(heard: Heard, facts: CallFacts) -> Assessment:
@@ -101,7 +139,8 @@ def assess(heard: Heard, facts: CallFacts) -> Assessment:
     """
     codes: list[str] = ["outside_hours"] if facts.outside_hours else []
     if heard.speaker == "debtor":
-        codes += debtor_warnings(heard.text, heard.intent, heard.confidence, facts.debtor_names, facts.third_party)
+        codes += debtor_warnings(heard.text, heard.intent, heard.confidence, facts.debtor_names, facts.line,
+                                 facts.represented, facts.verified)
         return Assessment(_ordered(codes), facts.disclosure_given, False, False)
     discloses = cues.gives_disclosure(heard.text)
     asks = cues.asks_for_payment(heard.text)

@@ -89,9 +89,20 @@ def names_the_debt(text: str, debt_terms: tuple[str, ...]) -> bool:
             if re.search(rf"(?<![\d.]){re.escape(term)}(?![\d])", digits) or (
                     len(whole) >= 2 and re.search(rf"(?<![\d.]){re.escape(whole)}(?![\d.])", digits)):
                 return True
-        elif _singular(term) in folded:
+        elif _singular(term) in folded or _distinctive(term) in folded.split():
             return True
     return False
+
+
+# Words that name no creditor on their own: "Ridgeway Bank" is found in "your old ridgeway card", not in "a bank".
+_GENERIC = frozenset({"the", "first", "national", "american", "united", "bank", "credit", "union", "card", "cards",
+                      "services", "financial", "capital", "auto", "loans", "loan", "home", "city", "state"})
+
+
+def _distinctive(term: str) -> str | None:
+    """A creditor's first word when it names them alone (four letters or more, not a word any bank uses)."""
+    first = term.casefold().split()[0]
+    return first if len(first) >= 4 and first not in _GENERIC else None
 
 
 def _singular(text: str) -> str:

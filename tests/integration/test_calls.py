@@ -140,6 +140,19 @@ def test_the_debtors_words_raise_warnings_by_intent_and_by_phrase_and_stop_the_o
     assert unsure["warnings"] == []  # an unsure intent raises nothing on its own
 
 
+def test_who_answered_carries_through_the_call_until_the_debtor_comes_to_the_phone(desk_demo):
+    call_id = start()
+    assert say(call_id, "debtor", "hello this is his wife", "inform")["warnings"] == ["wrong_person"]
+    assert say(call_id, "debtor", "ok what do you need", "inform")["warnings"] == ["wrong_person"]  # still her
+    assert say(call_id, "debtor", "hi, jordan here, who's this", "wrong_person")["warnings"] == []  # he came to it
+    assert say(call_id, "debtor", "yeah go on", "affirm")["warnings"] == []
+
+    lawyer = start()
+    assert say(lawyer, "debtor", "this is dana fisk, i represent mr avery", "inform")["warnings"] == [
+        "attorney", "wrong_person"]
+    assert say(lawyer, "debtor", "thank you", "thank")["warnings"] == ["attorney", "wrong_person"]
+
+
 def test_offers_follow_the_agents_tier_and_a_named_monthly_amount(desk_demo):
     call_id = verified_call()
     offers = say(call_id, "debtor", "what can you do for me", "request_settlement")["offers"]

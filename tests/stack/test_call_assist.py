@@ -27,8 +27,9 @@ RECORDED = json.loads((DATA / "twilio_transcription_call.json").read_text())["ev
 NOON = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)  # noon in Chicago, where ACC-1001's debtor lives
 AGENT = Staff("ana", "agent")
 PROTECTIVE = ("dispute", "attorney", "cease", "bankruptcy", "deceased", "wrong_person")
-SETS = ("call_transcripts.yml", "call_transcripts_heldout.yml", "call_transcripts_final.yml")
-FLOOR = 0.8
+SETS = ("call_transcripts.yml", "call_transcripts_heldout.yml", "call_transcripts_final.yml",
+        "call_transcripts_fourth.yml", "call_transcripts_fifth.yml")
+FLOOR = 0.9
 
 
 def start_call(login: str = AGENT.login) -> int:
@@ -52,10 +53,10 @@ def post_event(stack: Stack, call_id: int, params: dict[str, str], headers: dict
 
 
 def test_warnings_on_the_call_transcript_sets(stack):
-    """Every seeded agent slip is caught on all three sets (the issue's goal, met). The warnings that stop
-    collection are held to a floor of recall and precision 0.8 over the three: the issue's goal (0.95 / 0.9) is
-    not met on calls the cues never saw (call_transcripts_final.yml, measured once, blind: README "Call-assist"),
-    so this guards what there is against getting worse; bench/call_assist.py prints the figures."""
+    """Every seeded agent slip is caught on every set (the issue's goal). The warnings that stop collection are
+    held to a floor of recall and precision 0.9 over all the sets together: the issue's goal (0.95 / 0.9) is not
+    met on calls the cues never saw (each set's blind measurement: README "Call-assist"), so this guards what
+    there is against getting worse; bench/call_assist.py prints the figures."""
     session = requests.Session()
 
     def parse(text: str) -> tuple[str | None, float]:
@@ -71,9 +72,8 @@ def test_warnings_on_the_call_transcript_sets(stack):
         print(f"{name}\n{scores.table()}\n" + "\n".join(scores.misses))
         for slip in ("not_verified", "no_disclosure", "outside_hours"):
             assert scores.missed[slip] == 0 and scores.true[slip] > 0, (name, slip)
-        for counter, more in ((total.true, scores.true), (total.false, scores.false), (total.missed, scores.missed)):
-            counter.update(more)
-    print("all three\n" + total.table())
+        total.add(scores)
+    print("all the sets\n" + total.table())
     low = {code: (round(total.recall(code), 3), round(total.precision(code), 3)) for code in PROTECTIVE
            if total.recall(code) < FLOOR or total.precision(code) < FLOOR}
     assert not low, f"below {FLOOR}: {low}"

@@ -186,44 +186,44 @@ _NEGATION_BEFORE = re.compile(
 _CLAUSE_BREAK = re.compile(r"\b(?:but|and|so|because|cause|when|then|my|you|your|i|he|she|they|it)\b", _FLAGS)
 # ...and for these where it is plainly about someone else, or a question: "my dad passed", "do I need a lawyer?"
 _NOT_ABOUT_THE_DEBT = {
-    "deceased": re.compile(r"\bmy (?:dad|father|mom|mother|uncle|aunt|grandma|grandpa|grandmother|grandfather|wife|"
-                           r"husband)\b"
-                           r"[^.,;!?]{0,20}\b(?:passed|died|death|funeral)|\bdied laughing\b|\breal estate\b|"
-                           r"\b(?:battery|phone|cell|car|line|signal|engine)\b(?: \w+){0,4}(?:'s| is) "
-                           r"(?:dead|gone|dying)\b", _FLAGS),
-    "bankruptcy": re.compile(r"\b(?:thought|thinking|think) about (?:filing )?(?:for )?bankruptcy\b|"
-                             r"\b(?:could|should|might|can) (?:just )?file (?:for )?bankruptcy\b|"
-                             r"\bmy (?:buddy|friend|cousin|brother|sister|co-?worker|neighbou?r) (?:\w+ )?"
-                             r"(?:filed|went)\b",
-                             _FLAGS),
-    "dispute": re.compile(r"\bi know i owe\b|\bnot saying i (?:don'?t|do not) owe\b|"
-                          r"\bnot saying it'?s not mine\b(?![^.]{0,40}\bbut\b)|\bi know (?:the \w+ |it |this |that )?"
-                          r"(?:is|'s) mine\b|\b(?:email|send|fax|mail)\b[^.]{0,30}\bto disputes\b|"
-                          r"\b(?:what )?(?:about )?if i disput\w*|\b(?:can|could|should) i disput\w*", _FLAGS),
-    "hardship": re.compile(r"\b(?:pass(?:ed)? away|died|die)\b[^.,;]{0,12}\b(?:of|from)\b|\bfinally took (?:her|him)\b",
-                           _FLAGS),  # a death's cause
-    "attorney": re.compile(r"\bshould (?:i |we )?(?:be )?(?:get|getting|hire|hiring|call|calling) (?:a |an )?"
-                           r"(?:lawyer|attorney)\b|\bnot (?:calling|getting|hiring|going to (?:get|hire|call)) "
-                           r"(?:a |an )?(?:lawyer|attorney)\b|\bnot (?:a |my )?(?:lawyer|"
-                           r"attorney)s?\b|\battorney general\b|"
-                           r"\b(?:do|should) i (?:need to |have to )?(?:need|get|call|hire) (?:a |an )?"
-                           r"(?:lawyer|attorney)\b|\b(?:lawyer|attorney) for (?:my|the|our) (?:divorce|house|closing|"
-                           r"custody|will)\b|\bget (?:a |an )?(?:lawyer|attorney) and sue\b|"
-                           r"\bmy \w+(?: is|'s) an? (?:lawyer|attorney|paralegal|law student)\b", _FLAGS),
-    "complain": re.compile(r"\b(?:not|never) (?:mad|angry|upset) (?:at|with) you\b", _FLAGS),
+    "deceased": _any(
+        r"\bmy (?:dad|father|mom|mother|uncle|aunt|grandma|grandpa|grandmother|grandfather|wife|husband)\b"
+        r"[^.,;!?]{0,20}\b(?:passed|died|death|funeral)", r"\bdied laughing\b", r"\breal estate\b",
+        r"\b(?:battery|phone|cell|car|line|signal|engine)\b(?: \w+){0,4}(?:'s| is) (?:dead|gone|dying)\b"),
+    "bankruptcy": _any(
+        r"\b(?:thought|thinking|think) about (?:filing )?(?:for )?bankruptcy\b",
+        r"\b(?:could|should|might|can) (?:just )?file (?:for )?bankruptcy\b",
+        r"\bmy (?:buddy|friend|cousin|brother|sister|co-?worker|neighbou?r) (?:\w+ )?(?:filed|went)\b"),
+    "dispute": _any(
+        r"\bi know i owe\b", r"\bnot saying i (?:don'?t|do not) owe\b",
+        r"\bnot saying it'?s not mine\b(?![^.]{0,40}\bbut\b)",
+        r"\bi know (?:the \w+ |it |this |that )?(?:is|'s) mine\b",
+        r"\b(?:email|send|fax|mail)\b[^.]{0,30}\bto disputes\b", r"\b(?:what )?(?:about )?if i disput\w*",
+        r"\b(?:can|could|should) i disput\w*"),
+    "hardship": _any(r"\b(?:pass(?:ed)? away|died|die)\b[^.,;]{0,12}\b(?:of|from)\b",  # a death's cause
+                     r"\bfinally took (?:her|him)\b"),
+    "attorney": _any(
+        r"\bshould (?:i |we )?(?:be )?(?:get|getting|hire|hiring|call|calling) (?:a |an )?(?:lawyer|attorney)\b",
+        r"\bnot (?:calling|getting|hiring|going to (?:get|hire|call)) (?:a |an )?(?:lawyer|attorney)\b",
+        r"\bnot (?:a |my )?(?:lawyer|attorney)s?\b", r"\battorney general\b",
+        r"\b(?:do|should) i (?:need to |have to )?(?:need|get|call|hire) (?:a |an )?(?:lawyer|attorney)\b",
+        r"\b(?:lawyer|attorney) for (?:my|the|our) (?:divorce|house|closing|custody|will)\b",
+        r"\bget (?:a |an )?(?:lawyer|attorney) and sue\b",
+        r"\bmy \w+(?: is|'s) an? (?:lawyer|attorney|paralegal|law student)\b"),
+    "complain": _any(r"\b(?:not|never) (?:mad|angry|upset) (?:at|with) you\b"),
     # paying for something else, or an if: "I just paid off my truck", "if I paid it all at once"
-    "already_paid": re.compile(r"\b(?:once|when) (?:it'?s|it is) paid\b|"
-                               r"\bpaid (?:my|the|our) (?:car note|rent|mortgage|electric|light bill|phone bill|"
-                               r"insurance|truck|car)\b|\bpaid (?:cash )?(?:off |for )(?:my|the|a|his|her|our) "
-                               r"(?!card|account|balance|debt|bill|loan|visa|credit)\w+|\bif (?:i|we) (?:paid|pay) "
-                               r"(?:it |this |that )?(?:all|in full|the whole|today|now|at once|off)\b", _FLAGS),
+    "already_paid": _any(
+        r"\b(?:once|when) (?:it'?s|it is) paid\b",
+        r"\bpaid (?:my|the|our) (?:car note|rent|mortgage|electric|light bill|phone bill|insurance|truck|car)\b",
+        r"\bpaid (?:cash )?(?:off |for )(?:my|the|a|his|her|our) "
+        r"(?!card|account|balance|debt|bill|loan|visa|credit)\w+",
+        r"\bif (?:i|we) (?:paid|pay) (?:it |this |that )?(?:all|in full|the whole|today|now|at once|off)\b"),
     # a time to call, not a stop: "don't call me this early again, call after six"; nor "stop, hold on, let me
     # pull over"
-    "cease": re.compile(r"\b(?:don'?t|do not|never) (?:ever )?call (?:me |here |us )?(?:this (?:early|late)|so "
-                        r"(?:early|late)|at (?:this hour|night|the crack of dawn)|before|after|during|on (?:the )?"
-                        r"weekends?|in the morning)\b|"
-                        r"\bstop(?:,? stop)?,? (?:sorry,? )?(?:hold on|wait|let me|one sec)\b",
-                        _FLAGS),
+    "cease": _any(
+        r"\b(?:don'?t|do not|never) (?:ever )?call (?:me |here |us )?(?:this (?:early|late)|so (?:early|late)|"
+        r"at (?:this hour|night|the crack of dawn)|before|after|during|on (?:the )?weekends?|in the morning)\b",
+        r"\bstop(?:,? stop)?,? (?:sorry,? )?(?:hold on|wait|let me|one sec)\b"),
 }
 
 # The debtor's attorney (or their office) speaking for the debtor: every line of theirs warns of the attorney.

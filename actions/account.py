@@ -11,7 +11,7 @@ from bot.presenters import en
 from bot.services import negotiation
 
 
-def tell_balance(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+def tell_balance(dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
     """The statement, then what the debtor can do about it (nothing to pay while collection is on hold)."""
     answer = negotiation.disclose_balance(new_unit_of_work(), tracker.get_slot("account_ref"), tracker.sender_id)
     if answer.news:
@@ -20,12 +20,12 @@ def tell_balance(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     balance = en.message_for_balance(answer.statement)
     dispatcher.utter_message(response=balance.response, **balance.values)
     if answer.hold:  # no payment options while collection is paused or stopped
-        hold_reply(dispatcher, answer.hold)
-        return
+        return hold_reply(dispatcher, tracker, answer.hold)
     if answer.in_validation_period:
         period = en.message_for_validation_period(answer.statement)
         dispatcher.utter_message(response=period.response, **period.values)
     dispatcher.utter_message(response="utter_options")
+    return []
 
 
 class ActionAnswerAccountRequest(Action):
@@ -36,5 +36,4 @@ class ActionAnswerAccountRequest(Action):
         if not tracker.get_slot("verified"):  # the rules never get here unverified; this guards a wrong prediction
             dispatcher.utter_message(response="utter_need_verification")
             return []
-        tell_balance(dispatcher, tracker)
-        return []
+        return tell_balance(dispatcher, tracker)

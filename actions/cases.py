@@ -221,14 +221,19 @@ class ActionClarify(Action):
         return []
 
 
-def hold_reply(dispatcher: CollectingDispatcher, hold: cases.Hold) -> None:
-    """Why the assistant does not ask for payment on this account."""
+def hold_reply(dispatcher: CollectingDispatcher, tracker: Tracker, hold: cases.Hold) -> list:
+    """Why the assistant does not ask for payment on this account, and the events that follow. An account with the
+    legal team is a person's to answer, as the reply says: a handoff opens and the assistant falls silent."""
+    if hold.status == "legal":
+        with SqlUnitOfWork() as uow:
+            handoffs.open_handoff(uow, tracker.sender_id, "legal", tracker.get_slot("account_ref"))
+        dispatcher.utter_message(response="utter_with_legal_team")
+        return [ConversationPaused()]
     if hold.status == "disputed":
         dispatcher.utter_message(response="utter_collection_paused_dispute", reference=hold.dispute_reference)
     elif hold.status == "ceased":
         dispatcher.utter_message(response="utter_collection_stopped")
-    elif hold.status == "legal":
-        dispatcher.utter_message(response="utter_with_legal_team")
     else:
         dispatcher.utter_message(response="utter_nothing_to_collect", status=hold.status)
+    return []
 

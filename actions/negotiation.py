@@ -146,8 +146,7 @@ def reply(dispatcher: CollectingDispatcher, tracker: Tracker,
           outcome: Outcome | ChangeOfMind | NothingNew) -> Events:
     """The use case's answer, said, and the slots it leaves for the next turn."""
     if isinstance(outcome, Refusal):  # collection is paused or stopped: no payment is asked for
-        hold_reply(dispatcher, outcome.hold)
-        return cleared()
+        return cleared() + hold_reply(dispatcher, tracker, outcome.hold)
     if isinstance(outcome, ChangeOfMind):  # collect the new kind's details afresh
         return cleared() + [SlotSet("agreement_type", outcome.kind), FollowupAction("agreement_form")]
     if isinstance(outcome, NothingNew):  # nothing new: no concession on noise
@@ -181,9 +180,8 @@ def propose(dispatcher: CollectingDispatcher, tracker: Tracker) -> Events:
     if request is None:  # on hold the form asks nothing, not even the kind; otherwise a wrong prediction
         hold = negotiation.negotiable(new_unit_of_work(), tracker.get_slot("account_ref")).hold
         if hold:
-            hold_reply(dispatcher, hold)
-        else:
-            dispatcher.utter_message(response="utter_options")
+            return cleared() + hold_reply(dispatcher, tracker, hold)
+        dispatcher.utter_message(response="utter_options")
         return cleared()
     if tracker.get_slot("pending_terms"):
         return reply(dispatcher, tracker, _answer(tracker, request))
@@ -219,8 +217,7 @@ class ActionConfirmTerms(Action):
             dispatcher.utter_message(response="utter_agreement_not_authorised", agency_phone=agency_phone)
             return cleared()
         except agreements.CollectionPaused as paused:
-            hold_reply(dispatcher, paused.hold)
-            return cleared()
+            return cleared() + hold_reply(dispatcher, tracker, paused.hold)
         except UnknownAccount:
             dispatcher.utter_message(response="utter_agreement_not_recorded", agency_phone=agency_phone)
             return cleared()

@@ -137,9 +137,8 @@ class ActionAfterVerification(Action):
         if request == "stop_contact":  # done here: a follow-up action would leave the rules no next step
             return events + record_cease(dispatcher, tracker)
         if request == "ask_balance":
-            tell_balance(dispatcher, tracker)
-        else:
-            dispatcher.utter_message(response="utter_how_can_i_help")
+            return events + tell_balance(dispatcher, tracker)
+        dispatcher.utter_message(response="utter_how_can_i_help")
         return events
 
 def _intent_that_started_verification(tracker: Tracker) -> str | None:

@@ -9,13 +9,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import delete, select
 
 from bot.domain.negotiation import PromiseTerms, plan_by_months
 from bot.services import accounts, agreements, calls, cases, daily, identity, legal, sms
 from bot.services.unit_of_work import SqlUnitOfWork
 from bot.storage.db import engine_for
-from bot.storage.orm import Account, AuditEvent, Creditor, Payment
+from bot.storage.orm import Account, AuditEvent, Creditor, Handoff, Payment
 from tests.integration.conftest import DESK_STAFF
 from tests.support.database import in_locking_transaction, in_transaction
 from tests.unit.test_legal_bundle import pdf_text
@@ -301,3 +302,21 @@ def test_a_flag_or_a_dispute_raised_later_leaves_the_account_with_legal(portfoli
     in_transaction(cases.open_dispute, "ACC-1001", "wrong_amount", "", None, now=NOW)
     with SqlUnitOfWork() as uow:
         assert accounts.get(uow.session, "ACC-1001").status == "legal"
+
+
+async def test_the_debtor_who_writes_on_a_legal_account_gets_a_person_not_a_promise(portfolio, tmp_path):
+    from actions.account import ActionAnswerAccountRequest
+    from tests.integration.test_actions import DOMAIN, tracker
+
+    legal.move_to_legal(at(locking=True), "ACC-1001", SUPERVISOR, directory=tmp_path)
+    asked = tracker("what do I owe?", "ask_balance", verified=True, account_ref="ACC-1001")
+    dispatcher = CollectingDispatcher()
+    events = await ActionAnswerAccountRequest().run(dispatcher, asked, DOMAIN)
+
+    said = [m.get("response") for m in dispatcher.messages]
+    assert said[-1] == "utter_with_legal_team" and "utter_options" not in said
+    assert {"event": "pause", "timestamp": None} in events  # the assistant falls silent: a person answers
+    with SqlUnitOfWork() as uow:
+        [handoff] = uow.session.scalars(select(Handoff).where(Handoff.conversation_id == asked.sender_id)).all()
+        account = accounts.get(uow.session, "ACC-1001")
+        assert (handoff.reason, handoff.status, handoff.account_id) == ("legal", "open", account.id)

@@ -1,6 +1,8 @@
 """Finding accounts, telling a verified debtor what they owe, and the account's state as JSON."""
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -13,7 +15,8 @@ from sqlalchemy.orm import Session
 from bot.domain.accounts import FLAGS, Statement
 from bot.domain.money import from_minor
 from bot.services import audit, sms
-from bot.storage.orm import Account, Payment, utcnow
+from bot.storage.db import in_chunks
+from bot.storage.orm import Account, AuditEvent, Handoff, Payment, PhoneConversation, utcnow
 
 if TYPE_CHECKING:
     from bot.services.unit_of_work import SqlUnitOfWork
@@ -215,3 +218,31 @@ def view(session: Session, account: Account, now: datetime | None = None) -> dic
             for h in account.handoffs
         ],
     }
+
+
+def conversations_of(session: Session, accounts_: Sequence[Account]) -> dict[int, set[str]]:
+    """Every conversation linked to each account, by account id: its audit log, agreements, disputes and
+    handoffs, and the SMS conversations of its debtor's phones (what erasure removes, what a legal bundle
+    transcribes)."""
+    found: dict[int, set[str]] = defaultdict(set)
+    for chunk in in_chunks([a.id for a in accounts_]):
+        for model, id_column in ((AuditEvent, AuditEvent.account_id), (Handoff, Handoff.account_id)):
+            for account_id, conversation_id in session.execute(
+                    select(id_column, model.conversation_id).where(id_column.in_(chunk)).distinct()):
+                if conversation_id:
+                    found[account_id].add(conversation_id)
+    phones: dict[str, set[int]] = defaultdict(set)
+    for account in accounts_:
+        named = [row.conversation_id for rows in (account.plans, account.settlements, account.promises,
+                                                  account.disputes) for row in rows]
+        found[account.id].update(conversation_id for conversation_id in named if conversation_id)
+        for point in account.debtor.contact_points:
+            if point.kind == "phone":
+                phones[point.value].add(account.id)
+    for some in in_chunks(list(phones)):
+        for phone, conversation_id in session.execute(
+                select(PhoneConversation.phone, PhoneConversation.conversation_id)
+                .where(PhoneConversation.phone.in_(some))):
+            for account_id in phones[phone]:
+                found[account_id].add(conversation_id)
+    return found

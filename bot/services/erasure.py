@@ -34,9 +34,6 @@ from bot.storage.orm import (
     Handoff,
     OfferedChoices,
     PhoneConversation,
-    Plan,
-    Promise,
-    Settlement,
     VerificationAttempt,
 )
 from bot.storage.tracker_store import delete_broker_events
@@ -88,20 +85,6 @@ class Erasure:
                 "audit_entries_scrubbed": self.audit_entries_scrubbed}
 
 
-def _conversations_of(session: Session, account_ids: list[int], phones: list[str]) -> set[str]:
-    """Every conversation linked to the accounts: audit, agreements, disputes, handoffs, the numbers' texts."""
-    found: set[str] = set()
-    for model, id_column in ((AuditEvent, AuditEvent.account_id), (Plan, Plan.account_id),
-                             (Settlement, Settlement.account_id), (Promise, Promise.account_id),
-                             (Dispute, Dispute.account_id), (Handoff, Handoff.account_id)):
-        found.update(session.scalars(select(model.conversation_id).where(id_column.in_(account_ids))))
-    if phones:
-        found.update(session.scalars(select(PhoneConversation.conversation_id).where(PhoneConversation.phone.in_(phones))))
-    found.discard(None)
-    found.discard("")
-    return found
-
-
 def _scrub_rows(rows: Iterable[Any]) -> int:
     changed = 0
     for row in rows:
@@ -122,7 +105,7 @@ def erase(uow: SqlUnitOfWork, account_ref: str, actor: str) -> Erasure:
     owned = list(debtor.accounts)
     account_ids = [a.id for a in owned]
     phones = [point.value for point in debtor.contact_points if point.kind == "phone"]
-    conversations = _conversations_of(session, account_ids, phones)
+    conversations = set().union(*accounts.conversations_of(session, owned).values())
 
     # Consent is kept by number (SmsConsent), apart from any record: an opt-out outlives the erasure.
     contact_points = len(debtor.contact_points)

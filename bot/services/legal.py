@@ -59,7 +59,7 @@ from bot.services import accounts, audit, cases, handoffs
 from bot.services.handoffs import HandoffError
 from bot.services.imports import OPERATIONS
 from bot.services.unit_of_work import SqlUnitOfWork
-from bot.storage.db import RASA_EVENTS, as_utc, rasa_events_exist
+from bot.storage.db import RASA_EVENTS, as_utc, in_chunks, rasa_events_exist
 from bot.storage.orm import (
     Account,
     Agent,
@@ -67,9 +67,7 @@ from bot.storage.orm import (
     Call,
     Creditor,
     Debtor,
-    Handoff,
     Payment,
-    PhoneConversation,
     Plan,
     Promise,
     Settlement,
@@ -102,7 +100,6 @@ DEBTOR_ACTIONS = {
     "sms_opt_in": "texted START",
 }
 _CHANNEL_NAMES = {handoffs.SMS: "sms", handoffs.WEB_CHAT: "web chat", handoffs.REST: "rest"}
-_IN_CHUNK = 500  # ids per IN (...): far below every backend's limit on bound parameters
 _AGREEMENT_TABLES: tuple[tuple[str, type[Plan] | type[Settlement] | type[Promise]], ...] = (
     ("plan", Plan), ("settlement", Settlement), ("promise", Promise))
 T = TypeVar("T")
@@ -219,11 +216,6 @@ class _Assessment:
         return "; ".join(facts)
 
 
-def _chunks(items: Sequence[T]) -> Iterable[Sequence[T]]:
-    for start in range(0, len(items), _IN_CHUNK):
-        yield items[start:start + _IN_CHUNK]
-
-
 def _agreements(account: Account) -> list[tuple[str, Plan | Settlement | Promise]]:
     rows: list[tuple[str, Plan | Settlement | Promise]] = [("plan", p) for p in account.plans]
     rows += [("settlement", s) for s in account.settlements]
@@ -259,42 +251,13 @@ def _hard_stop(account: Account) -> str | None:
     return None
 
 
-def _conversations(session: Session, accounts_: Sequence[Account]) -> dict[int, set[str]]:
-    """Every conversation linked to each account: its audit log, agreements, disputes, handoffs, and the SMS
-    conversations of its debtor's phones (as `bot.services.erasure` finds them)."""
-    found: dict[int, set[str]] = defaultdict(set)
-    ids = [a.id for a in accounts_]
-    for chunk in _chunks(ids):
-        for model, id_column in ((AuditEvent, AuditEvent.account_id), (Handoff, Handoff.account_id)):
-            for account_id, conversation_id in session.execute(
-                    select(id_column, model.conversation_id).where(id_column.in_(chunk)).distinct()):
-                if conversation_id:
-                    found[account_id].add(conversation_id)
-    phones: dict[str, set[int]] = defaultdict(set)
-    for account in accounts_:
-        named = [row.conversation_id for _kind, row in _agreements(account)]
-        named += [dispute.conversation_id for dispute in account.disputes]
-        found[account.id].update(conversation_id for conversation_id in named if conversation_id)
-        for point in account.debtor.contact_points:
-            if point.kind == "phone":
-                phones[point.value].add(account.id)
-    numbers = list(phones)
-    for some in _chunks(numbers):
-        for phone, conversation_id in session.execute(
-                select(PhoneConversation.phone, PhoneConversation.conversation_id)
-                .where(PhoneConversation.phone.in_(some))):
-            for account_id in phones[phone]:
-                found[account_id].add(conversation_id)
-    return found
-
-
 def _last_debtor_messages(session: Session, conversations: Iterable[str]) -> dict[str, datetime]:
     """The time of the debtor's last message in each conversation that has one."""
     ids = sorted(set(conversations))
     if not ids or not rasa_events_exist(session):
         return {}
     last: dict[str, datetime] = {}
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         for sender_id, timestamp in session.execute(
                 select(RASA_EVENTS.c.sender_id, func.max(RASA_EVENTS.c.timestamp))
                 .where(RASA_EVENTS.c.type_name == "user", RASA_EVENTS.c.sender_id.in_(chunk))
@@ -319,7 +282,7 @@ def _last_contacts(session: Session, accounts_: Sequence[Account]) -> dict[int, 
     for account in accounts_:
         for kind, row in _agreements(account):
             seen(account.id, row.created_at, f"{kind} agreed")
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         for account_id, started_at, ended_at in session.execute(
                 select(Call.account_id, Call.started_at, Call.ended_at)
                 .where(Call.account_id.in_(chunk), Call.outcome == "conversation")):
@@ -329,7 +292,7 @@ def _last_contacts(session: Session, accounts_: Sequence[Account]) -> dict[int, 
                 .where(AuditEvent.account_id.in_(chunk), AuditEvent.action.in_(list(DEBTOR_ACTIONS)))
                 .group_by(AuditEvent.account_id, AuditEvent.action)):
             seen(account_id, at, f"debtor {DEBTOR_ACTIONS[action]}")
-    conversations = _conversations(session, accounts_)
+    conversations = accounts.conversations_of(session, accounts_)
     messages = _last_debtor_messages(session, {c for cs in conversations.values() for c in cs})
     for account_id, linked in conversations.items():
         for conversation_id in linked:
@@ -562,7 +525,7 @@ def _chat_transcripts(session: Session, conversations: Iterable[str]) -> list[di
     if not ids or not rasa_events_exist(session):
         return []
     events: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         for sender_id, data in session.execute(
                 select(RASA_EVENTS.c.sender_id, RASA_EVENTS.c.data)
                 .where(RASA_EVENTS.c.sender_id.in_(chunk), RASA_EVENTS.c.type_name.in_(("user", "bot")))
@@ -598,7 +561,7 @@ def bundle_data(session: Session, account: Account, now: datetime, *, why: str, 
     statement = accounts.statement_of(account)
     events = audit.events_for(session, account)
     calls = _call_rows(session, account)
-    conversations = _conversations(session, [account]).get(account.id, set())
+    conversations = accounts.conversations_of(session, [account]).get(account.id, set())
     transcripts = _chat_transcripts(session, conversations)
 
     history: list[dict[str, Any]] = []

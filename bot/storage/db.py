@@ -5,12 +5,12 @@ import hashlib
 import os
 import socket
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import column, create_engine, delete, event, inspect, table, text
 from sqlalchemy.engine import Connection, make_url
@@ -241,3 +241,13 @@ def database_failure(error: BaseException) -> tuple[str, str] | None:
             return "no_tables", reason
         return "unavailable", reason
     return None
+
+
+T = TypeVar("T")
+IN_CHUNK = 500  # values per IN (...): far below every backend's limit on bound parameters
+
+
+def in_chunks(items: Sequence[T]) -> Iterable[Sequence[T]]:
+    """`items` in slices small enough for one IN (...) each."""
+    for start in range(0, len(items), IN_CHUNK):
+        yield items[start:start + IN_CHUNK]

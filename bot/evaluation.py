@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.domain.calls import WARNINGS, CallFacts, Heard, Line, assess, line_after
+from bot.domain.calls import WARNINGS, CallFacts, Heard, Line, assess, line_after, names_of
 
 
 def macro_f1(pairs: list[tuple[str, str]]) -> float:
@@ -69,7 +69,7 @@ def score_call_warnings(document: dict[str, Any], parse: Parse) -> WarningScores
     utterance as the console has it read (`parse`), and count the warnings against the labels."""
     account = document["account"]
     terms = (account["creditor"], account["original_creditor"], *account["amounts"])
-    names = (account["name"], account["name"].split()[0])
+    names = names_of(account["name"])
     scores = WarningScores()
     for call in document["calls"]:
         hour, minute = (int(part) for part in str(call.get("local_time", "10:30")).split(":"))

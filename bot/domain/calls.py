@@ -38,6 +38,12 @@ MIN_CONFIDENCE_OF = {"wrong_person": 0.85}
 
 # --- each thing said ----------------------------------------------------------------------------------
 
+def names_of(full_name: str) -> tuple[str, ...]:
+    """The debtor's full and first name, as a caller says them: "yes this is Jordan" on the phone is them."""
+    full = " ".join(full_name.split())
+    return (full, full.split()[0]) if full else ()
+
+
 @dataclass(frozen=True)
 class Line:
     """Who is speaking at the debtor's end, as the call's earlier words showed."""

@@ -171,12 +171,6 @@ def _checklist(call: Call) -> dict[str, bool]:
             "validation_notice": call.validation_notice_at is not None}
 
 
-def _names(account: Account) -> tuple[str, ...]:
-    """The debtor's full and first name: "yes this is Jordan" on the phone is them."""
-    full = " ".join(account.debtor.name.split())
-    return (full, full.split()[0]) if full else ()
-
-
 def _raised(call: Call) -> list[str]:
     """Every warning raised on the call so far, in the order first raised."""
     return list(dict.fromkeys(code for utterance in call.utterances for code in utterance.warnings))
@@ -308,7 +302,7 @@ def assist(uow: SqlUnitOfWork, staff: Staff, call_id: int, account_ref: str, spe
         facts = rules.CallFacts(
             verified=call.verified_at is not None, disclosure_given=call.disclosure_at is not None,
             outside_hours=outside_window(now, account.debtor.timezone, rule_set()),
-            debt_terms=debt_terms(account), debtor_names=_names(account),
+            debt_terms=debt_terms(account), debtor_names=rules.names_of(account.debtor.name),
             line=rules.line_of((u.text, u.warnings) for u in call.utterances if u.speaker == "debtor"),
             represented="attorney" in _raised(call))
         assessment = rules.assess(rules.Heard(speaker, text, reading.intent, reading.confidence), facts)
